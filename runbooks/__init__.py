@@ -1,0 +1,3 @@
+"""runbooks: ordered, confirmed, recorded runbook automation over SSH."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,163 @@
+"""Task orchestration shared by every task: config -> targets -> checks -> run(s) -> output.
+
+Tasks (runbooks/tasks/*) parse flags and call `run_task`; nothing else. Fan-out: a
+read-only playbook runs on every named target in parallel (one connection and one
+transcript each; the combined verdict is the worst); a mutating playbook refuses more
+than one target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import Config, Target, load_config
+from .console import Out
+from .errors import CANNOT_RUN, InputError, RunbooksError
+from .model import RunResult
+from .playbook import Playbook, load_playbook
+from .redact import Redactor
+from .runner import RunOptions, check_can_run, run_playbook
+from .transcript import default_transcript_dir, iso, utcnow
+
+VERDICT_RANK = {"ok": 0, "warn": 1, "p0": 2, "failed": 3, "error": 4, "aborted": 5}
+
+
+@dataclass
+class TaskSpec:
+    task: str  # "monitor.p0"
+    playbook: str | Path  # name in playbooks/ or a path
+    target: str | None = None
+    json: bool = False
+    transcript_dir: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    yes: bool = False
+    start_at: str | None = None
+    single_target: bool = False  # mutating playbooks: refuse fan-out
+    resume: str | None = None  # "inv rollback --commit X --start-at {step}"
+    validate: Callable[[Target], None] | None = None  # extra per-target refusal (role checks)
+    after: Callable[[RunResult, Target, Out], None] | None = None  # history, metrics-out, ...
+    quiet_summary: bool = False
+
+
+def build_redactor(config: Config, targets: list[Target]) -> Redactor:
+    r = Redactor(config.secrets())
+    for t in targets:
+        r.add(t.secrets())
+    for name in ("RUNBOOKS_SANDBOX_INIT_DATA",):
+        if os.environ.get(name):
+            r.add([os.environ[name]])
+    return r
+
+
+def resolve(spec: TaskSpec) -> tuple[Config, list[Target], Playbook, Path]:
+    config = load_config()
+    names = config.target_names(spec.target)
+    playbook = load_playbook(spec.playbook)
+    if len(names) > 1 and (spec.single_target or playbook.mutating):
+        raise InputError(f"{spec.task} changes the host and runs on one target at a time; got {', '.join(names)}")
+    targets = [config.target(n) for n in names]
+    tdir = Path(spec.transcript_dir) if spec.transcript_dir else default_transcript_dir()
+    return config, targets, playbook, tdir
+
+
+def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
+    out = Out(json_mode=spec.json)
+    argv = argv if argv is not None else sys.argv
+    try:
+        config, targets, playbook, tdir = resolve(spec)
+        redactor = build_redactor(config, targets)
+        cancel = threading.Event()
+        opts = []
+        for t in targets:
+            if spec.validate is not None:
+                spec.validate(t)
+            o = RunOptions(task=spec.task, vars=dict(spec.vars), dry_run=spec.dry_run, yes=spec.yes,
+                           start_at=spec.start_at, transcript_dir=tdir, argv=[redactor.text(a) for a in argv],
+                           resume=spec.resume, cancel=cancel)
+            check_can_run(playbook, t, o)
+            opts.append(o)
+    except RunbooksError as exc:
+        return _fail(out, spec, exc.message, exc.exit_code)
+
+    restore = _sigterm_as_interrupt()
+    try:
+        if len(targets) == 1:
+            results = [run_playbook(playbook, targets[0], opts[0], out, redactor)]
+        else:
+            out.prefix_targets = True
+            with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
+                futures = [pool.submit(run_playbook, playbook, t, o, out, redactor) for t, o in zip(targets, opts)]
+                try:
+                    results = [f.result() for f in futures]
+                except KeyboardInterrupt:
+                    cancel.set()
+                    results = [f.result() for f in futures]
+    finally:
+        restore()
+    for r, t in zip(results, targets):
+        if spec.after is not None:
+            try:
+                spec.after(r, t, out)
+            except RunbooksError as exc:
+                out.error(exc.message)
+    worst = max(results, key=lambda r: VERDICT_RANK[r.verdict])
+    if spec.json:
+        doc: dict[str, Any]
+        if len(results) == 1:
+            doc = results[0].to_dict()
+        else:
+            doc = {"playbook": spec.task, "target": ",".join(r.target for r in results),
+                   "started_at": min(r.started_at for r in results), "finished_at": max(r.finished_at for r in results),
+                   "verdict": worst.verdict, "exit_code": worst.exit_code, "runs": [r.to_dict() for r in results]}
+        sys.stdout.write(json.dumps(redactor.obj(doc), ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+    if not spec.quiet_summary or spec.json:
+        for r in results:
+            out.summary(r, r.resume)
+        if len(results) > 1:
+            out.line(f"COMBINED VERDICT {worst.verdict.upper()} (exit {worst.exit_code}) over {len(results)} targets")
+    return worst.exit_code
+
+
+def _fail(out: Out, spec: TaskSpec, message: str, code: int) -> int:
+    out.error(message)
+    if spec.json:
+        now = iso(utcnow())
+        doc = {"playbook": spec.task, "target": spec.target or "", "started_at": now, "finished_at": now,
+               "verdict": "aborted" if code == 4 else "error", "exit_code": code, "message": message,
+               "findings": [], "metrics": {}, "steps": [], "transcript": None}
+        sys.stdout.write(json.dumps(doc) + "\n")
+    return code
+
+
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """Treat SIGTERM like Ctrl-C so a killed run still records and releases its lock."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    prev = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, prev)
+
+
+def exit_with(code: int) -> None:
+    """Leave an Invoke task with `code` (Invoke maps Exit to the process exit code)."""
+    if code:
+        from invoke.exceptions import Exit
+
+        raise Exit(code=code)
+
+
+__all__ = ["TaskSpec", "run_task", "exit_with", "CANNOT_RUN"]

@@ -1,0 +1,99 @@
+"""Commands are values: a Jinja2 template plus variables, rendered by ONE function.
+
+Every value interpolated into a command is shell-quoted by the renderer itself (a Jinja2
+`finalize` hook), so a template author cannot forget to quote: `{{ commit }}` is always
+safe. Pre-quoted fragments that must pass through as shell syntax are wrapped in `Raw`
+(only code builds those, never user input). The form shown to people comes from the same
+template with secret variables replaced by a mask.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+MASK = "***"
+
+
+class Raw(str):
+    """A string that is already valid shell: the renderer does not quote it again."""
+
+
+def quote(value: Any) -> Raw:
+    """Shell-quote one value; lists/tuples become space-separated quoted words."""
+    if isinstance(value, Raw):
+        return value
+    if value is None:
+        return Raw("''")
+    if isinstance(value, bool):
+        return Raw("true" if value else "false")
+    if isinstance(value, (list, tuple)):
+        return Raw(" ".join(quote(v) for v in value))
+    return Raw(shlex.quote(str(value)))
+
+
+def _finalize(value: Any) -> Any:
+    return quote(value)
+
+
+_ENV = jinja2.Environment(
+    undefined=jinja2.StrictUndefined,
+    finalize=_finalize,
+    autoescape=False,
+    keep_trailing_newline=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["q"] = quote
+_ENV.filters["raw"] = Raw  # for trusted, code-built fragments only
+
+
+@dataclass(frozen=True)
+class Command:
+    """A shell command as a value.
+
+    `template` is Jinja2 source; `vars` its variables; names in `secret_vars` are masked
+    in `display()`. `mutates` marks commands that change the host (never sent in dry-run).
+    """
+
+    template: str
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    secret_vars: frozenset[str] = frozenset()
+    mutates: bool = False
+    timeout: float | None = None
+    stdin: str | None = None
+    stream: bool = False  # stream output live to the operator (long builds)
+    label: str = ""  # short human name ("docker logs worker")
+
+    def render(self) -> str:
+        return render(self.template, self.vars)
+
+    def display(self, extra_secrets: Iterable[str] = ()) -> str:
+        masked = {k: (Raw(MASK) if k in self.secret_vars else v) for k, v in self.vars.items()}
+        text = render(self.template, masked)
+        for secret in extra_secrets:
+            if secret:
+                text = text.replace(secret, MASK)
+        return text
+
+
+def render(template: str, variables: Mapping[str, Any]) -> str:
+    """Render a command template; every `{{ value }}` comes out shell-quoted."""
+    try:
+        return _ENV.from_string(template).render(**variables).strip()
+    except jinja2.UndefinedError as exc:
+        from .errors import PlaybookError
+
+        raise PlaybookError(f"command template uses an undefined variable: {exc.message}") from exc
+
+
+def cmd(template: str, **kwargs: Any) -> Command:
+    """Shorthand: `cmd("git -C {{ d }} rev-parse HEAD", d=path)`; Command options as kwargs."""
+    opts = {k: kwargs.pop(k) for k in ("mutates", "timeout", "stdin", "stream", "label", "secret_vars") if k in kwargs}
+    if "secret_vars" in opts:
+        opts["secret_vars"] = frozenset(opts["secret_vars"])
+    return Command(template=template, vars=kwargs, **opts)

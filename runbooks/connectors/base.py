@@ -1,0 +1,34 @@
+"""The connector protocol and the pieces every connector shares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from ..model import Result
+
+# (stream, text) with stream "stdout" or "stderr": live output for long commands.
+OutputCallback = Callable[[str, str], None]
+
+# Exit code reported for a command we killed at its timeout (as coreutils `timeout` does).
+TIMEOUT_EXIT = 124
+
+
+class Connector(Protocol):
+    """Runs shell command strings on one target over one connection."""
+
+    description: str  # "deploy@host:22" / "local"
+    host_key_fingerprint: str | None  # "ssh-ed25519 SHA256:..." once verified
+
+    def open(self) -> None: ...
+
+    def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None,
+            on_output: OutputCallback | None = None, display: str | None = None) -> Result:
+        """Run `command` (already rendered and quoted). On timeout the command's whole
+        process group is killed ON THE HOST and the Result has timed_out=True."""
+        ...
+
+    def close(self) -> None: ...
+
+    @property
+    def commands_run(self) -> int: ...

@@ -1,0 +1,248 @@
+"""SSH connector: Fabric for ssh_config and authentication, strict host keys, one
+connection per target for the whole run, commands on raw paramiko channels.
+
+Host keys: Fabric's default policy auto-adds unknown keys; we replace it with a policy
+that refuses and says which key was offered and how to add it. Keys come from the target's
+`known_hosts`, else ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts and
+/etc/ssh/ssh_known_hosts.
+
+Timeouts: closing an SSH channel does not stop a command on the host (no pty, no SIGHUP).
+Every command is therefore wrapped so that it first reports its process group id on
+stderr; on timeout or Ctrl-C we send `kill -TERM/-KILL -- -PGID` over the same
+connection. A host-side `timeout` backstop (deadline + grace) kills it even if the
+connection itself is lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import select
+import shlex
+import time
+from pathlib import Path
+
+import paramiko
+
+from ..config import Target
+from ..errors import ConnectError, HostKeyError
+from ..model import Result
+from .base import TIMEOUT_EXIT, OutputCallback
+
+PID_MARK = "__runbooks_pgid="
+BACKSTOP_GRACE = 10
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    digest = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+    return f"{key.get_name()} SHA256:{digest}"
+
+
+def _host_label(host: str, port: int) -> str:
+    return host if port == 22 else f"[{host}]:{port}"
+
+
+class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
+    """Never trust a key on first use: refuse, naming the key and how to add it."""
+
+    def __init__(self, known_hosts_desc: str, port: int) -> None:
+        self.known_hosts_desc = known_hosts_desc
+        self.port = port
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        port_opt = f"-p {self.port} " if self.port != 22 else ""
+        host_only = hostname.split("]")[0].lstrip("[") if hostname.startswith("[") else hostname
+        raise HostKeyError(
+            f"unknown host key for {hostname}: {fingerprint(key)} is not in {self.known_hosts_desc}; "
+            f"verify the fingerprint out of band, then add it: ssh-keyscan {port_opt}-t {key.get_name()} "
+            f"{host_only} >> ~/.ssh/known_hosts (or set the target's known_hosts)"
+        )
+
+
+class SshConnector:
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.host_key_fingerprint: str | None = None
+        self._conn = None
+        self._transport: paramiko.Transport | None = None
+        self._count = 0
+        self._env = target.resolved_env()
+        self.description = target.address
+
+    @property
+    def commands_run(self) -> int:
+        return self._count
+
+    def open(self) -> None:
+        from fabric import Config, Connection
+
+        t = self.target
+        connect_kwargs: dict[str, object] = {}
+        if t.identity_file:
+            connect_kwargs["key_filename"] = [str(Path(t.identity_file).expanduser())]
+            connect_kwargs["look_for_keys"] = False
+        connect_kwargs["allow_agent"] = bool(os.environ.get("SSH_AUTH_SOCK"))
+        conn = Connection(
+            host=t.host or "", user=t.user, port=t.port, connect_timeout=t.connect_timeout,
+            connect_kwargs=connect_kwargs, config=Config(),
+        )
+        self.description = f"{conn.user}@{conn.host}:{conn.port}"
+        client: paramiko.SSHClient = conn.client
+        files = self._known_hosts_files(conn)
+        for f in files:
+            try:
+                client.load_host_keys(str(f)) if f == files[0] else client.get_host_keys().load(str(f))
+            except (OSError, paramiko.SSHException) as exc:
+                raise ConnectError(f"cannot read known_hosts file {f}: {exc}") from exc
+        desc = ", ".join(str(f) for f in files) or "any known_hosts file (none found)"
+        client.set_missing_host_key_policy(_RefuseUnknown(desc, conn.port))
+        try:
+            conn.open()
+        except HostKeyError:
+            raise
+        except paramiko.BadHostKeyException as exc:
+            raise HostKeyError(
+                f"HOST KEY CHANGED for {_host_label(conn.host, conn.port)}: expected {fingerprint(exc.expected_key)}, "
+                f"got {fingerprint(exc.key)}. Possible man-in-the-middle or a rebuilt host; refusing. If the change "
+                f"is legitimate: ssh-keygen -R '{_host_label(conn.host, conn.port)}' and add the new key after verifying it."
+            ) from exc
+        except paramiko.AuthenticationException as exc:
+            raise ConnectError(f"authentication failed for {self.description}: {exc}") from exc
+        except TimeoutError as exc:
+            raise ConnectError(f"cannot reach {self.description}: timed out after {t.connect_timeout:g}s") from exc
+        except (paramiko.ssh_exception.NoValidConnectionsError, OSError) as exc:
+            raise ConnectError(f"cannot reach {self.description}: {exc.strerror or exc}") from exc
+        except paramiko.SSHException as exc:
+            raise ConnectError(f"SSH error with {self.description}: {exc}") from exc
+        self._conn = conn
+        self._transport = client.get_transport()
+        assert self._transport is not None
+        self._transport.set_keepalive(15)
+        self.host_key_fingerprint = fingerprint(self._transport.get_remote_server_key())
+
+    def _known_hosts_files(self, conn: object) -> list[Path]:
+        if self.target.known_hosts:
+            p = Path(self.target.known_hosts).expanduser()
+            if not p.is_file():
+                raise HostKeyError(f"known_hosts file {p} (targets.{self.target.name}.known_hosts) does not exist")
+            return [p]
+        cfg = getattr(conn, "ssh_config", {}) or {}
+        user_files = cfg.get("userknownhostsfile")
+        if user_files:
+            paths = [Path(p).expanduser() for p in (user_files if isinstance(user_files, list) else str(user_files).split())]
+        else:
+            paths = [Path("~/.ssh/known_hosts").expanduser()]
+        paths.append(Path("/etc/ssh/ssh_known_hosts"))
+        return [p for p in paths if p.is_file()]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self._transport = None
+
+    def _wrap(self, command: str, timeout: float | None) -> str:
+        env = "".join(f"export {k}={shlex.quote(v)}; " for k, v in self._env.items())
+        inner = f"{env}{command}"
+        if timeout:
+            backstop = int(timeout) + BACKSTOP_GRACE
+            run = f"exec timeout -k 5 {backstop} /bin/sh -c {shlex.quote(inner)}"
+        else:
+            run = f"exec /bin/sh -c {shlex.quote(inner)}"
+        # sshd starts the session with setsid(): $$ is the process group leader.
+        return f"echo {PID_MARK}$$ >&2; {run}"
+
+    def _kill_remote(self, pgid: int | None) -> None:
+        if pgid is None or self._transport is None or not self._transport.is_active():
+            return
+        script = f"kill -TERM -- -{pgid} 2>/dev/null; for i in $(seq 40); do kill -0 -- -{pgid} 2>/dev/null || exit 0; sleep 0.05; done; kill -KILL -- -{pgid} 2>/dev/null; exit 0"
+        try:
+            chan = self._transport.open_session(timeout=10)
+            chan.settimeout(15)
+            chan.exec_command(script)
+            chan.recv_exit_status()
+            chan.close()
+        except (TimeoutError, paramiko.SSHException, OSError):
+            pass
+
+    def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None,
+            on_output: OutputCallback | None = None, display: str | None = None) -> Result:
+        if self._transport is None or not self._transport.is_active():
+            raise ConnectError(f"connection to {self.description} is closed")
+        self._count += 1
+        start = time.monotonic()
+        try:
+            chan = self._transport.open_session(timeout=30)
+            chan.exec_command(self._wrap(command, timeout))
+        except (paramiko.SSHException, OSError) as exc:
+            raise ConnectError(f"lost the connection to {self.description}: {exc}") from exc
+        out: list[bytes] = []
+        err = bytearray()
+        pgid: int | None = None
+        marker_done = False
+        timed_out = False
+        deadline = start + timeout if timeout else None
+        try:
+            if stdin is not None:
+                chan.sendall(stdin.encode())
+            chan.shutdown_write()
+            while True:
+                progressed = False
+                if chan.recv_ready():
+                    chunk = chan.recv(65536)
+                    out.append(chunk)
+                    progressed = True
+                    if on_output is not None:
+                        on_output("stdout", chunk.decode("utf-8", "replace"))
+                if chan.recv_stderr_ready():
+                    chunk = chan.recv_stderr(65536)
+                    progressed = True
+                    if not marker_done:
+                        err.extend(chunk)
+                        if b"\n" in err:
+                            first, _, rest = bytes(err).partition(b"\n")
+                            text = first.decode("ascii", "replace")
+                            if text.startswith(PID_MARK):
+                                try:
+                                    pgid = int(text[len(PID_MARK):])
+                                except ValueError:
+                                    pgid = None
+                                err = bytearray(rest)
+                            marker_done = True
+                            if err and on_output is not None:
+                                on_output("stderr", bytes(err).decode("utf-8", "replace"))
+                    else:
+                        err.extend(chunk)
+                        if on_output is not None:
+                            on_output("stderr", chunk.decode("utf-8", "replace"))
+                if progressed:
+                    continue
+                if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    timed_out = True
+                    chan.close()
+                    self._kill_remote(pgid)
+                    break
+                wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+                select.select([chan], [], [], wait)
+        except BaseException:
+            # Ctrl-C or a crash: never leave the command running on the host.
+            chan.close()
+            self._kill_remote(pgid)
+            raise
+        if timed_out:
+            chan.close()
+            code = TIMEOUT_EXIT
+        else:
+            code = chan.recv_exit_status()
+            chan.close()
+        return Result(
+            command=display if display is not None else command,
+            exit_code=code,
+            stdout=b"".join(out).decode("utf-8", "replace"),
+            stderr=bytes(err).decode("utf-8", "replace"),
+            duration_s=time.monotonic() - start,
+            timed_out=timed_out,
+        )

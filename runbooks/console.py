@@ -1,0 +1,162 @@
+"""All terminal output. Rich on a terminal, plain lines otherwise; with --json every
+human line goes to stderr so stdout carries exactly one JSON document."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import IO, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .model import Finding, RunResult, StepResult
+
+_STATUS_STYLE = {"ok": "green", "failed": "bold red", "timeout": "bold red", "skipped": "dim",
+                 "aborted": "yellow", "alert": "bold red", "no_baseline": "dim", "warn": "yellow"}
+_VERDICT_STYLE = {"ok": "bold green", "warn": "bold yellow", "p0": "bold white on red",
+                  "failed": "bold red", "error": "bold red", "aborted": "bold yellow"}
+_SEV_STYLE = {"P0": "bold red", "P1": "yellow", "P2": "cyan"}
+
+
+class Out:
+    """One console per process. Thread-safe: fan-out runs print from several threads."""
+
+    def __init__(self, json_mode: bool = False, stream: IO[str] | None = None, prefix_targets: bool = False) -> None:
+        self.json_mode = json_mode
+        self.stream = stream or (sys.stderr if json_mode else sys.stdout)
+        self.rich = Console(file=self.stream, highlight=False, soft_wrap=True)
+        self.fancy = self.rich.is_terminal
+        self.prefix_targets = prefix_targets
+        self._lock = threading.Lock()
+        self._last_stream_nl = True
+
+    # -- low level ---------------------------------------------------------------------
+    def line(self, text: str, style: str | None = None, target: str | None = None) -> None:
+        with self._lock:
+            pre = f"[{target}] " if (self.prefix_targets and target) else ""
+            if self.fancy:
+                self.rich.print(escape(pre) + (f"[{style}]{escape(text)}[/]" if style else escape(text)))
+            else:
+                self.stream.write(pre + text + "\n")
+                self.stream.flush()
+
+    def error(self, text: str) -> None:
+        with self._lock:
+            if self.fancy:
+                Console(file=sys.stderr, highlight=False).print(f"[bold red]error:[/] {escape(text)}")
+            else:
+                sys.stderr.write(f"error: {text}\n")
+                sys.stderr.flush()
+
+    # -- run events ----------------------------------------------------------------------
+    def run_started(self, playbook: str, target: str, address: str, host_key: str | None, dry_run: bool) -> None:
+        extra = f" host key {host_key}" if host_key else ""
+        self.line(f"▶ {playbook} on {target} ({address}){extra}{'  [DRY-RUN]' if dry_run else ''}", "bold", target)
+
+    def step_started(self, target: str, name: str, index: int, total: int, description: str = "") -> None:
+        desc = f": {description}" if description else ""
+        self.line(f"[{index}/{total}] {name}{desc}", "bold cyan", target)
+
+    def command(self, target: str, display: str, mutates: bool, dry_run: bool) -> None:
+        tag = " (dry-run: not sent)" if dry_run and mutates else ""
+        self.line(f"  $ {display}{tag}", "magenta" if mutates else "dim", target)
+
+    def output(self, target: str, stream: str, text: str) -> None:
+        with self._lock:
+            self.stream.write(text)
+            self.stream.flush()
+
+    def command_done(self, target: str, exit_code: int, duration: float, timed_out: bool) -> None:
+        if timed_out:
+            self.line(f"    TIMEOUT after {duration:.1f}s (killed on the host)", "bold red", target)
+        elif exit_code != 0:
+            self.line(f"    exit {exit_code} ({duration:.2f}s)", "yellow", target)
+
+    def note(self, target: str, text: str, level: str = "info") -> None:
+        style = {"info": None, "warn": "yellow", "error": "bold red"}.get(level)
+        self.line(f"  {text}", style, target)
+
+    def step_finished(self, target: str, res: StepResult) -> None:
+        style = _STATUS_STYLE.get(res.status, None)
+        msg = f": {res.message}" if res.message else ""
+        self.line(f"  → {res.status.upper()} ({res.duration_s:.2f}s){msg}", style, target)
+
+    # -- operator ------------------------------------------------------------------------
+    def ask(self, prompt: str) -> str:
+        """Read one answer from the operator's terminal (stdin is a TTY here)."""
+        with self._lock:
+            if self.fancy:
+                self.rich.print(f"[bold yellow]{escape(prompt)}[/]", end="")
+            else:
+                self.stream.write(prompt)
+                self.stream.flush()
+        line = sys.stdin.readline()
+        if line == "":
+            raise EOFError
+        return line.rstrip("\r\n")
+
+    # -- summaries -----------------------------------------------------------------------
+    def summary(self, result: RunResult, resume_hint: str | None = None) -> None:
+        style = _VERDICT_STYLE.get(result.verdict, "bold")
+        msg = f": {result.message}" if result.message else ""
+        self.line(f"VERDICT {result.verdict.upper()} (exit {result.exit_code}) on {result.target}{msg}", style)
+        shown = [f for f in result.findings if f.status != "ok"] if not self.fancy else result.findings
+        if shown:
+            self.findings_table(result.findings)
+        if self.fancy and result.steps:
+            self.steps_table(result.steps)
+        if resume_hint:
+            self.line(f"To resume: {resume_hint}", "bold yellow")
+        if result.transcript:
+            self.line(f"Transcript: {result.transcript}", "dim")
+
+    def findings_table(self, findings: list[Finding]) -> None:
+        order = {"alert": 0, "skipped": 1, "no_baseline": 2, "ok": 3}
+        sev = {"P0": 0, "P1": 1, "P2": 2}
+        rows = sorted(findings, key=lambda f: (order.get(f.status, 9), sev.get(f.severity, 9), f.id))
+        if self.fancy:
+            t = Table(title="Checks", show_lines=False)
+            for col in ("Sev", "Check", "Status", "Count", "Threshold", "Detail / next action"):
+                t.add_column(col)
+            for f in rows:
+                detail = f.reason if f.status in ("skipped", "no_baseline") else (f.action if f.status == "alert" else f.title)
+                t.add_row(f"[{_SEV_STYLE.get(f.severity, '')}]{f.severity}[/]", f.id,
+                          f"[{_STATUS_STYLE.get(f.status, '')}]{f.status}[/]", str(f.count), escape(f.threshold),
+                          escape(detail))
+            with self._lock:
+                self.rich.print(t)
+        else:
+            for f in rows:
+                if f.status == "ok":
+                    continue
+                detail = f.reason if f.status in ("skipped", "no_baseline") else f"{f.title}; {f.action}".strip("; ")
+                self.line(f"  {f.severity} {f.status.upper():8} {f.id} count={f.count} {detail}")
+                if f.status == "alert":
+                    for ev in f.evidence[:5]:
+                        self.line(f"      evidence: {ev}")
+
+    def steps_table(self, steps: list[StepResult]) -> None:
+        t = Table(title="Steps")
+        for col in ("Step", "Status", "Time", "Message"):
+            t.add_column(col)
+        for s in steps:
+            t.add_row(s.name, f"[{_STATUS_STYLE.get(s.status, '')}]{s.status}[/]", f"{s.duration_s:.2f}s", escape(s.message))
+        with self._lock:
+            self.rich.print(t)
+
+    def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
+        if self.fancy:
+            t = Table(title=title)
+            for c in columns:
+                t.add_column(c)
+            for r in rows:
+                t.add_row(*[escape(str(x)) for x in r])
+            with self._lock:
+                self.rich.print(t)
+        else:
+            self.line(title)
+            self.line("  " + " | ".join(columns))
+            for r in rows:
+                self.line("  " + " | ".join(str(x) for x in r))

@@ -1,0 +1,156 @@
+"""Typed values shared by the engine, the steps and the renderers.
+
+Steps never perform I/O themselves: they *yield* requests (a `Command` to run on the
+target, an `HttpRequest`, a `Confirm` for the operator, a `Note` for the record) and
+receive the answer. The runner owns every side effect, so dry-run, confirmations,
+transcripts and redaction live in exactly one place (the pyinfra model: operations
+yield commands, connectors execute them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["P0", "P1", "P2"]
+StepStatus = Literal["ok", "failed", "skipped", "timeout", "aborted"]
+Verdict = Literal["ok", "warn", "p0", "failed", "error", "aborted"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one command did on the target."""
+
+    command: str  # the display form (secrets masked)
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool = False
+    dry_run: bool = False  # True: not executed (mutating command under --dry-run)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP call made from the operator's machine (API spot checks)."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)  # may hold ${ENV} refs: resolved by the runner
+    body: Any = None  # JSON-serialisable
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    duration_s: float
+    error: str | None = None  # transport error (refused, TLS, timeout): status is 0
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """Ask the operator before something mutating. The runner answers it (or --yes does)."""
+
+    prompt: str
+    commands: tuple[str, ...] = ()  # display forms of what will run
+    typed: bool | None = None  # None: as the target's `confirm:` setting says
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for the operator and the transcript (no side effect)."""
+
+    text: str
+    level: Literal["info", "warn", "error"] = "info"
+
+
+@dataclass
+class Finding:
+    """A rule's conclusion. status 'alert' counts toward the verdict; 'skipped' says why not evaluated."""
+
+    id: str
+    severity: Severity
+    title: str
+    count: int = 0
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    action: str = ""
+    status: Literal["alert", "ok", "skipped", "no_baseline"] = "alert"
+    reason: str = ""
+    threshold: str = ""
+    check: str = ""  # which checklist section / task produced it
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StepOutcome:
+    """What a step returns when its generator finishes."""
+
+    status: StepStatus = "ok"
+    message: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, float | int | None] = field(default_factory=dict)
+    # True: the step found the host unable to run the playbook (missing tool, container,
+    # credentials): the run's verdict becomes "error", exit 3, not a P0.
+    cannot_run: bool = False
+
+
+@dataclass
+class StepResult:
+    name: str
+    kind: str
+    status: StepStatus
+    duration_s: float
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "status": self.status,
+                "duration_s": round(self.duration_s, 3), "message": self.message}
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    target: str
+    started_at: str
+    finished_at: str
+    verdict: Verdict
+    exit_code: int
+    findings: list[Finding] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    steps: list[StepResult] = field(default_factory=list)
+    transcript: str = ""
+    message: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    resume: str | None = None  # the exact command to resume after a failed/aborted step
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "playbook": self.playbook,
+            "target": self.target,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "findings": [f.to_dict() for f in self.findings if f.status in ("alert", "skipped")],
+            "checks": [f.to_dict() for f in self.findings],
+            "metrics": self.metrics,
+            "steps": [s.to_dict() for s in self.steps],
+            "transcript": self.transcript,
+            "resume": self.resume,
+        }

@@ -1,0 +1,416 @@
+"""The runner: order, plan/dry-run, confirmations, --start-at, timeouts, Ctrl-C, results.
+
+Steps yield requests (see steps/base.py); the runner performs each one, records it in the
+transcript and sends the answer back. It is the only place with side effects, so the
+guarantees hold for every playbook:
+  * a playbook that needs confirmations, run without a TTY and without --yes, is refused
+    before anything runs (exit 3) — never half-run, never hang on a prompt;
+  * under --dry-run a mutating command is rendered and recorded, never sent;
+  * a failed/timed-out step stops the run and says how to resume (--start-at);
+  * Ctrl-C stops the run, kills the remote command, records it and exits 4.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .commands import Command
+from .conditions import evaluate
+from .config import Target
+from .connectors import Connector, connect
+from .console import Out
+from .errors import CANNOT_RUN, Aborted, ConnectError, InputError, RunbooksError
+from .http import HttpTransport, UrllibTransport
+from .model import (
+    Confirm,
+    Finding,
+    HttpRequest,
+    HttpResponse,
+    Note,
+    Result,
+    RunResult,
+    StepOutcome,
+    StepResult,
+)
+from .playbook import Playbook
+from .redact import Redactor
+from .steps.base import Step, StepContext, get_kind
+from .transcript import Transcript, iso, utcnow
+
+DEFAULT_TIMEOUT = 300.0
+MAX_RECORDED_OUTPUT = 2_000_000  # chars per stream kept in events.jsonl
+
+EXIT_FOR_VERDICT = {"ok": 0, "warn": 1, "p0": 2, "failed": 2, "error": 3, "aborted": 4}
+
+
+@dataclass
+class RunOptions:
+    task: str = ""  # name shown to people and in JSON ("monitor.p0"); defaults to the playbook's
+    vars: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    yes: bool = False
+    start_at: str | None = None
+    interactive: bool | None = None  # None: stdin is a TTY
+    transcript_dir: Path = Path("transcripts")
+    argv: list[str] = field(default_factory=list)
+    resume: str | None = None  # command line to resume, with "{step}" placeholder
+    cancel: threading.Event | None = None
+    connector: Connector | None = None  # reuse an open connection (verify after rollback)
+    http: HttpTransport | None = None
+
+    def is_interactive(self) -> bool:
+        if self.interactive is not None:
+            return self.interactive
+        try:
+            return sys.stdin.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+
+def _runbooks_commit() -> str | None:
+    here = Path(__file__).resolve().parent.parent
+    if not (here / ".git").exists():
+        return None
+    try:
+        r = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
+                           capture_output=True, text=True, timeout=5)
+        if r.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return r.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "target": target.name,
+        "role": target.role,
+        "project_dir": target.project_dir,
+        "backend": target.containers.get("backend"),
+        "worker": target.containers.get("worker"),
+        "containers": dict(target.containers),
+        "compose_services": dict(target.compose_services),
+        "dry_run": options.dry_run,
+        "transcript_dir": str(options.transcript_dir),
+        "task": options.task or playbook.name,
+    }
+    v.update(playbook.vars)
+    v.update(options.vars)
+    return v
+
+
+def steps_to_run(playbook: Playbook, options: RunOptions) -> list[Step]:
+    start = playbook.index_of(options.start_at) if options.start_at else 0
+    return list(playbook.steps[start:])
+
+
+def check_can_run(playbook: Playbook, target: Target, options: RunOptions) -> None:
+    """Refuse, before anything runs, what could only half-run (exit 3)."""
+    steps = steps_to_run(playbook, options)
+    if options.dry_run or options.yes or options.is_interactive():
+        return
+    variables = base_vars(target, options, playbook)
+    asking = []
+    for s in steps:
+        if not s.confirm:
+            continue
+        try:
+            if s.when and not evaluate(s.when, variables):
+                continue
+        except Exception:  # depends on facts not known yet: assume it may ask
+            pass
+        asking.append(s.name)
+    if asking:
+        raise InputError(
+            f"{options.task or playbook.name} needs confirmations (steps: {', '.join(asking)}) but stdin is not a "
+            f"terminal; run it from a terminal, or pass --yes to answer for the operator (recorded as such). Nothing was run."
+        )
+
+
+class Runner:
+    def __init__(self, playbook: Playbook, target: Target, options: RunOptions, out: Out,
+                 redactor: Redactor) -> None:
+        self.playbook = playbook
+        self.target = target
+        self.options = options
+        self.out = out
+        self.redactor = redactor
+        self.task = options.task or playbook.name
+        self.http = options.http or UrllibTransport()
+        self.conn: Connector | None = None
+        self.transcript: Transcript | None = None
+        self.findings: list[Finding] = []
+        self.metrics: dict[str, Any] = {}
+        self.steps: list[StepResult] = []
+        self.facts: dict[str, Any] = {}
+        self.remote_commands = 0
+        self._armed = False  # a Confirm was granted for the current step
+        self._cannot_run: list[str] = []
+
+    # ------------------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        started = utcnow()
+        check_can_run(self.playbook, self.target, self.options)
+        steps = steps_to_run(self.playbook, self.options)
+        self.transcript = Transcript(self.options.transcript_dir, self.task, self.target.name, self.redactor, started)
+        tr = self.transcript
+        variables = base_vars(self.target, self.options, self.playbook)
+        tr.emit(
+            "run_started", playbook=self.task, playbook_file=self.playbook.source, target=self.target.name,
+            address=self.target.address, role=self.target.role, operator=getpass.getuser(),
+            client_host=socket.gethostname(), argv=" ".join(self.options.argv) or self.task, version=__version__,
+            commit=_runbooks_commit(), options={"dry_run": self.options.dry_run, "yes": self.options.yes,
+                                                 "start_at": self.options.start_at,
+                                                 "vars": {k: v for k, v in self.options.vars.items()}},
+            steps=[s.name for s in steps],
+        )
+        verdict = "ok"
+        message = ""
+        resume: str | None = None
+        try:
+            if self.options.connector is not None:
+                self.conn = self.options.connector
+                owned = False
+            else:
+                try:
+                    self.conn = connect(self.target)
+                except RunbooksError:
+                    raise
+                except Exception as exc:  # paramiko/fabric surprises: still exit 3 with one line
+                    raise ConnectError(f"cannot connect to {self.target.address}: {exc}") from exc
+                owned = True
+            tr.emit("connected", address=self.conn.description, host_key=self.conn.host_key_fingerprint,
+                    transport=self.target.transport)
+            tr.events[0]["host_key"] = self.conn.host_key_fingerprint  # for the md header
+            self.out.run_started(self.task, self.target.name, self.conn.description,
+                                 self.conn.host_key_fingerprint, self.options.dry_run)
+            try:
+                for i, step in enumerate(steps, 1):
+                    res = self._run_step(step, i, len(steps), variables)
+                    self.steps.append(res)
+                    self.out.step_finished(self.target.name, res)
+                    if self._cannot_run:
+                        verdict, message = "error", "; ".join(self._cannot_run)
+                        break
+                    if res.status in ("failed", "timeout"):
+                        verdict = "failed"
+                        message = f"step {step.name} {res.status}" + (f": {res.message}" if res.message else "")
+                        if self.options.resume:
+                            resume = self.options.resume.format(step=step.name)
+                        break
+            finally:
+                if owned and self.conn is not None:
+                    self.conn.close()
+        except Aborted as exc:
+            verdict, message = "aborted", exc.message
+            resume = self._resume_hint()
+            tr.emit("interrupted", message=message)
+        except KeyboardInterrupt:
+            verdict, message = "aborted", "interrupted by the operator (Ctrl-C)"
+            resume = self._resume_hint()
+            tr.emit("interrupted", message=message)
+        except RunbooksError as exc:
+            verdict, message = ("aborted" if exc.exit_code == 4 else "error"), exc.message
+            tr.emit("error", message=message, exit_code=exc.exit_code)
+        if verdict == "ok":
+            alerts = [f for f in self.findings if f.status == "alert"]
+            if any(f.severity == "P0" for f in alerts):
+                verdict = "p0"
+            elif alerts:
+                verdict = "warn"
+            if alerts:
+                message = f"{len(alerts)} finding(s): " + ", ".join(sorted({f.id for f in alerts}))
+        exit_code = EXIT_FOR_VERDICT[verdict]
+        for f in self.findings:
+            tr.emit("finding", **f.to_dict())
+        finished = utcnow()
+        tr.emit("run_finished", verdict=verdict, exit_code=exit_code, message=message, metrics=self.metrics,
+                remote_commands=self.remote_commands, resume=resume,
+                steps=[s.to_dict() for s in self.steps])
+        tr.close()
+        tr.render_markdown()
+        return RunResult(
+            playbook=self.task, target=self.target.name, started_at=iso(started), finished_at=iso(finished),
+            verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,
+            transcript=str(tr.md_path), message=self.redactor.text(message), facts=self.facts, resume=resume,
+        )
+
+    def _resume_hint(self) -> str | None:
+        current = self._current_step
+        if self.options.resume and current:
+            return self.options.resume.format(step=current)
+        return None
+
+    _current_step: str | None = None
+
+    # ------------------------------------------------------------------------------------
+    def _run_step(self, step: Step, index: int, total: int, variables: dict[str, Any]) -> StepResult:
+        assert self.transcript is not None
+        tr = self.transcript
+        self._current_step = step.name
+        self._armed = False
+        start = time.monotonic()
+        if step.when:
+            try:
+                ok = evaluate(step.when, {**variables, "facts": self.facts})
+            except Exception as exc:
+                return self._finish(step, start, StepOutcome(status="failed", message=f"when: {exc}"))
+            if not ok:
+                tr.emit("step_started", step=step.name, kind=step.kind, description=step.description)
+                return self._finish(step, start, StepOutcome(status="skipped", message=f"when: {step.when} is false"))
+        tr.emit("step_started", step=step.name, kind=step.kind, description=step.description, index=index, total=total)
+        self.out.step_started(self.target.name, step.name, index, total, step.description)
+        ctx = StepContext(target=self.target, vars=variables, facts=self.facts, dry_run=self.options.dry_run,
+                          playbook=self.task)
+        gen = get_kind(step.kind)(step, ctx)
+        try:
+            request = next(gen)
+            while True:
+                if self.options.cancel is not None and self.options.cancel.is_set():
+                    raise KeyboardInterrupt
+                answer = self._handle(step, request)
+                request = gen.send(answer)
+        except StopIteration as stop:
+            outcome = stop.value if isinstance(stop.value, StepOutcome) else StepOutcome()
+        except (Aborted, KeyboardInterrupt, ConnectError):
+            gen.close()
+            self.steps.append(StepResult(step.name, step.kind, "aborted", time.monotonic() - start))
+            tr.emit("step_finished", step=step.name, status="aborted", duration_s=time.monotonic() - start)
+            raise
+        except RunbooksError as exc:
+            outcome = StepOutcome(status="failed", message=exc.message)
+        except Exception as exc:  # a bug in a step: record it fully, fail the step
+            tr.emit("error", step=step.name, message=f"internal error: {exc!r}", traceback=traceback.format_exc())
+            outcome = StepOutcome(status="failed", message=f"internal error in step {step.name}: {exc!r}")
+        return self._finish(step, start, outcome)
+
+    def _finish(self, step: Step, start: float, outcome: StepOutcome) -> StepResult:
+        assert self.transcript is not None
+        self.facts[step.name] = outcome.facts
+        self.findings.extend(outcome.findings)
+        self.metrics.update(outcome.metrics)
+        if outcome.cannot_run:
+            self._cannot_run.append(f"{step.name}: {outcome.message}")
+        dur = time.monotonic() - start
+        self.transcript.emit("step_finished", step=step.name, status=outcome.status, duration_s=round(dur, 3),
+                             message=outcome.message, facts_keys=sorted(outcome.facts))
+        return StepResult(step.name, step.kind, outcome.status, dur, self.redactor.text(outcome.message))
+
+    # ------------------------------------------------------------------------------------
+    def _handle(self, step: Step, request: Any) -> Any:
+        if isinstance(request, Command):
+            return self._command(step, request)
+        if isinstance(request, HttpRequest):
+            return self._http(step, request)
+        if isinstance(request, Confirm):
+            granted = self._confirm(step, request.prompt, list(request.commands), request.typed)
+            self._armed = granted
+            return granted
+        if isinstance(request, Note):
+            assert self.transcript is not None
+            self.transcript.emit("note", step=step.name, text=request.text, level=request.level)
+            self.out.note(self.target.name, self.redactor.text(request.text), request.level)
+            return None
+        raise TypeError(f"step {step.name} yielded {type(request).__name__}, not a request")
+
+    def _command(self, step: Step, cmd: Command) -> Result:
+        assert self.transcript is not None and self.conn is not None
+        rendered = cmd.render()
+        display = self.redactor.text(cmd.display(self.redactor.secrets))
+        dry = self.options.dry_run and cmd.mutates
+        if cmd.mutates and step.confirm and not self._armed and not dry:
+            self._confirm(step, f"Run this mutating command on {self.target.name}?", [display], None)
+        if cmd.mutates and not step.mutates and not dry:
+            raise RunbooksError(f"step {step.name} yielded a mutating command but is not marked `mutates: true`")
+        timeout = cmd.timeout or step.timeout or DEFAULT_TIMEOUT
+        self.out.command(self.target.name, display, cmd.mutates, self.options.dry_run)
+        self.transcript.emit("command", step=step.name, command=display, mutates=cmd.mutates, timeout=timeout,
+                             dry_run=dry, stdin_bytes=len(cmd.stdin or ""))
+        if dry:
+            res = Result(command=display, exit_code=0, stdout="", stderr="", duration_s=0.0, dry_run=True)
+        else:
+            on_output = None
+            if cmd.stream:
+                def on_output(stream: str, text: str) -> None:
+                    self.out.output(self.target.name, stream, self.redactor.text(text))
+            self.remote_commands += 1
+            res = self.conn.run(rendered, timeout=timeout, stdin=cmd.stdin, on_output=on_output, display=display)
+        self.transcript.emit(
+            "command_finished", step=step.name, command=display, exit_code=res.exit_code,
+            duration_s=round(res.duration_s, 3), timed_out=res.timed_out, timeout=timeout, dry_run=res.dry_run,
+            mutates=cmd.mutates, stdout=res.stdout[-MAX_RECORDED_OUTPUT:], stderr=res.stderr[-MAX_RECORDED_OUTPUT:],
+        )
+        self.out.command_done(self.target.name, res.exit_code, res.duration_s, res.timed_out)
+        return res
+
+    def _http(self, step: Step, req: HttpRequest) -> HttpResponse:
+        assert self.transcript is not None
+        headers, missing = self.target.api.resolved_headers()
+        headers = {**headers, **req.headers}
+        self.redactor.add(headers.values())
+        if missing:
+            resp = HttpResponse(0, {}, b"", 0.0, error=f"credentials not set: ${{{'}, ${'.join(missing)}}}")
+        else:
+            self.transcript.emit("http", step=step.name, method=req.method, url=req.url, header_names=sorted(headers))
+            resp = self.http.send(req, headers, self.target.api.verify_tls)
+        body_preview = resp.body[:4000].decode("utf-8", "replace")
+        self.transcript.emit("http_finished", step=step.name, method=req.method, url=req.url, status=resp.status,
+                             duration_s=round(resp.duration_s, 3), error=resp.error, body=body_preview)
+        self.out.note(self.target.name, f"HTTP {req.method} {self.redactor.text(req.url)} -> {resp.status or resp.error}")
+        return resp
+
+    def _confirm(self, step: Step, prompt: str, commands: list[str], typed: bool | None) -> bool:
+        assert self.transcript is not None
+        need_typed = typed if typed is not None else (self.target.confirm == "typed" or step.confirm == "typed")
+        expected = self.target.name if need_typed else None
+        if self.options.dry_run:
+            self.transcript.emit("confirm", step=step.name, prompt=prompt, commands=commands,
+                                 answer="not asked (dry-run)", by="dry-run")
+            return True
+        if self.options.yes:
+            self.transcript.emit("confirm", step=step.name, prompt=prompt, commands=commands, answer="yes",
+                                 by=f"--yes on behalf of {getpass.getuser()}")
+            self.out.note(self.target.name, f"confirmed by --yes: {prompt}", "warn")
+            return True
+        if not self.options.is_interactive():
+            raise InputError("a confirmation is needed but stdin is not a terminal (use --yes)")
+        self.out.line(f"  CONFIRM on {self.target.name} ({self.target.address}, role {self.target.role}): {prompt}",
+                      "bold yellow", self.target.name)
+        for c in commands:
+            self.out.line(f"    $ {c}", "magenta", self.target.name)
+        if need_typed:
+            question = f"  Type the target name '{self.target.name}' to proceed (anything else aborts): "
+        else:
+            question = "  Proceed? [y/N] "
+        try:
+            answer = self.out.ask(question)
+        except (EOFError, KeyboardInterrupt):
+            answer = "<EOF>"
+        ok = answer.strip() == expected if need_typed else answer.strip().lower() in ("y", "yes")
+        self.transcript.emit("confirm", step=step.name, prompt=prompt, commands=commands, answer=answer,
+                             by=f"operator {getpass.getuser()} (typed)" if need_typed else f"operator {getpass.getuser()}",
+                             expected=expected, granted=ok)
+        if not ok:
+            raise Aborted(f"operator declined at step {step.name}" + (f" (typed {answer!r}, expected {expected!r})" if need_typed else ""))
+        return True
+
+
+def run_playbook(playbook: Playbook, target: Target, options: RunOptions, out: Out,
+                 redactor: Redactor) -> RunResult:
+    """Run one playbook on one target."""
+    return Runner(playbook, target, options, out, redactor).run()
+
+
+__all__ = ["RunOptions", "Runner", "run_playbook", "check_can_run", "EXIT_FOR_VERDICT", "CANNOT_RUN"]

@@ -1,0 +1,98 @@
+"""The step protocol: a step kind is a generator over requests.
+
+    def run(step: Step, ctx: StepContext) -> StepGen:
+        res = yield cmd("docker ps --format {{ f }}", f="{{.Names}}")   # -> Result
+        ok = yield Confirm("Stop the worker?")                              # -> bool
+        resp = yield HttpRequest("GET", url)                                 # -> HttpResponse
+        yield Note("worker stopped")                                         # -> None
+        return StepOutcome(status="ok", facts={...})
+
+The runner sends back the answer to each request. Under --dry-run a mutating Command is
+not executed: the step receives a Result with `dry_run=True` and exit_code 0. A declined
+Confirm raises `Aborted` inside the runner (the generator is closed), so steps need no
+"operator said no" branches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+from ..commands import Command
+from ..model import Confirm, HttpRequest, HttpResponse, Note, Result, StepOutcome
+
+if TYPE_CHECKING:
+    from ..config import Target
+
+Request = Union[Command, HttpRequest, Confirm, Note]
+Answer = Union[Result, HttpResponse, bool, None]
+StepGen = Generator[Request, Any, StepOutcome]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a playbook, as parsed from YAML."""
+
+    name: str
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    confirm: bool | str = False  # False | True | "typed"
+    mutates: bool = False
+    timeout: float | None = None
+    when: str | None = None  # sandboxed Jinja2 expression over the run's vars
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    source: str = ""  # "playbooks/x.yml:12" for error messages
+
+
+@dataclass
+class StepContext:
+    """What a step may read: the target, the run's variables and earlier steps' facts."""
+
+    target: "Target"
+    vars: dict[str, Any]
+    facts: dict[str, Any]  # step name -> that step's StepOutcome.facts
+    dry_run: bool = False
+    playbook: str = ""
+
+
+StepFn = Callable[[Step, StepContext], StepGen]
+
+_REGISTRY: dict[str, StepFn] = {}
+_VALIDATORS: dict[str, Callable[[Mapping[str, Any]], None]] = {}
+
+
+def step_kind(name: str, validate: Callable[[Mapping[str, Any]], None] | None = None) -> Callable[[StepFn], StepFn]:
+    """Register a step kind. `validate(params)` raises ValueError('key: why') on bad params."""
+
+    def deco(fn: StepFn) -> StepFn:
+        _REGISTRY[name] = fn
+        if validate is not None:
+            _VALIDATORS[name] = validate
+        return fn
+
+    return deco
+
+
+def get_kind(name: str) -> StepFn:
+    from . import load_all
+
+    load_all()
+    return _REGISTRY[name]
+
+
+def known_kinds() -> list[str]:
+    from . import load_all
+
+    load_all()
+    return sorted(_REGISTRY)
+
+
+def validate_params(kind: str, params: Mapping[str, Any]) -> None:
+    from . import load_all
+
+    load_all()
+    v = _VALIDATORS.get(kind)
+    if v is not None:
+        v(params)

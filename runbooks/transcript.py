@@ -1,0 +1,116 @@
+"""The transcript: the postmortem artifact of every run.
+
+`events.jsonl` gets one JSON object per event, written and flushed as it happens (a
+crash, `kill -9` or Ctrl-C keeps everything up to that moment). Each event carries the
+SHA-256 of the previous line (`prev`), so edits, removals and truncation are detectable
+(`inv transcripts.verify`). Every string is passed through the Redactor before it is
+written. `transcript.md` is rendered from `templates/transcript.md.j2` at the end of the
+run, including failed and interrupted runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .redact import Redactor
+
+GENESIS = "0" * 64
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def templates_dir() -> Path:
+    here = Path(__file__).resolve().parent
+    for cand in (here.parent / "templates", here / "_data" / "templates"):
+        if cand.is_dir():
+            return cand
+    return here.parent / "templates"
+
+
+def default_transcript_dir() -> Path:
+    return Path(os.environ.get("RUNBOOKS_TRANSCRIPTS") or "transcripts")
+
+
+def _slug(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s)[:60] or "x"
+
+
+class Transcript:
+    """Append-only, hash-chained event log for one run on one target."""
+
+    def __init__(self, base_dir: Path, playbook: str, target: str, redactor: Redactor,
+                 started: datetime | None = None) -> None:
+        self.redactor = redactor
+        self.started = started or utcnow()
+        stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
+        base = Path(base_dir)
+        base.mkdir(parents=True, exist_ok=True)
+        name = f"{stamp}-{_slug(playbook)}-{_slug(target)}"
+        path = base / name
+        n = 1
+        while True:
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                path = base / f"{name}-{n}"
+        self.dir = path
+        self.events_path = path / "events.jsonl"
+        self.md_path = path / "transcript.md"
+        self._fh = open(self.events_path, "a", encoding="utf-8")
+        self._prev = GENESIS
+        self._seq = 0
+        self._lock = threading.Lock()
+        self.events: list[dict[str, Any]] = []
+
+    def emit(self, type_: str, **data: Any) -> dict[str, Any]:
+        with self._lock:
+            self._seq += 1
+            event = {"seq": self._seq, "ts": iso(utcnow()), "type": type_, **self.redactor.obj(data), "prev": self._prev}
+            line = json.dumps(event, ensure_ascii=False, default=str, sort_keys=False)
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            self._prev = hashlib.sha256(line.encode("utf-8")).hexdigest()
+            self.events.append(event)
+            return event
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+                self._fh.close()
+
+    def render_markdown(self, context: dict[str, Any] | None = None) -> Path:
+        from .render import render_transcript_md
+
+        text = render_transcript_md(self.events, context or {})
+        tmp = self.md_path.with_suffix(".md.tmp")
+        tmp.write_text(self.redactor.text(text), encoding="utf-8")
+        tmp.replace(self.md_path)
+        return self.md_path
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return out

@@ -1,0 +1,75 @@
+"""YAML loading that remembers line numbers, so errors can say `file:line: key`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class LMap(dict):
+    """A dict that knows the line of each key (1-based) and its own line."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+class LList(list):
+    line: int = 0
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LMap:
+    loader.flatten_mapping(node)
+    m = LMap()
+    m.line = node.start_mark.line + 1
+    m.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in m:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        m[key] = loader.construct_object(value_node, deep=True)
+        m.key_lines[str(key)] = key_node.start_mark.line + 1
+    return m
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> LList:
+    seq = LList(loader.construct_object(child, deep=True) for child in node.value)
+    seq.line = node.start_mark.line + 1
+    return seq
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+def load_yaml(path: Path, error_cls: type[Exception]) -> Any:
+    """Parse a YAML file; syntax errors become `error_cls('path:line: message')`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error_cls(f"{path}: cannot read: {exc.strerror}") from exc
+    return load_yaml_text(text, str(path), error_cls)
+
+
+def load_yaml_text(text: str, where: str, error_cls: type[Exception]) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        raise error_cls(f"{where}{line}: invalid YAML: {exc.problem or exc.context}") from exc
+    except yaml.YAMLError as exc:
+        raise error_cls(f"{where}: invalid YAML: {exc}") from exc
+
+
+def line_of(node: Any, key: str | None = None) -> int:
+    if key is not None and isinstance(node, LMap):
+        return node.key_lines.get(key, node.line)
+    return getattr(node, "line", 0)
