@@ -1,0 +1,248 @@
+"""Monitor step kinds. Gather steps yield requests and return facts; `monitor.evaluate`
+turns all gathered facts into findings and metrics locally.
+
+    monitor.logs      params: role (worker|backend)       facts: {<role>_logs: summary}
+    monitor.db        params: serializer (bool, true)     facts: {db: the script's JSON}
+    monitor.api       params: path (/api/v1/meals/)        facts: {api: {...}}
+    monitor.evaluate  params: record (bool, true)          findings + metrics
+Run vars read: since, tail, checks, needs, transcript_dir, monitor (playbook overrides).
+A failed gather step records `errors: {part: why}`, so the checks that needed it are
+reported `skipped` with that reason (and the failed step makes the run exit 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..model import HttpRequest, HttpResponse, Note, Result, StepOutcome
+from ..steps.base import Step, StepContext, StepGen, step_kind
+from . import gather
+from .anomaly import ANOMALY_RULES
+from .catalog import CATALOG
+from .custom import evaluate_custom
+from .custom import validate as validate_custom
+from .history import History, history_path, window_key
+from .parse import extract_result, summarize_log
+from .rules import evaluate
+from .sections import NEEDS
+from .thresholds import Settings, settings_from
+from .window import parse_since, parse_tail
+
+PARTS = ("worker_logs", "backend_logs", "db", "api")
+
+
+def settings_for(ctx: StepContext) -> Settings:
+    """Checklist defaults < playbook `vars.monitor` < the target's `monitor:` config."""
+    s = settings_from([(ctx.vars.get("monitor"), "playbook vars.monitor"),
+                       (ctx.target.monitor, f"targets.{ctx.target.name}.monitor")], set(CATALOG))
+    validate_custom(s.rules, set(CATALOG))
+    return s
+
+
+def _tail_excerpt(res: Result, limit: int = 600) -> str:
+    text = (res.stderr or res.stdout or "").strip()
+    return text[-limit:] if text else "(no output)"
+
+
+def _failed(part: str, why: str) -> StepOutcome:
+    return StepOutcome(status="failed", message=why, facts={"errors": {part: why}})
+
+
+# --- monitor.logs ---------------------------------------------------------------------
+
+def _validate_logs(params: Mapping[str, Any]) -> None:
+    if params.get("role") not in ("worker", "backend"):
+        raise ValueError("role: must be 'worker' or 'backend'")
+
+
+@step_kind("monitor.logs", validate=_validate_logs)
+def logs_step(step: Step, ctx: StepContext) -> StepGen:
+    role = str(step.params["role"])
+    part = f"{role}_logs"
+    container = ctx.target.containers[role]
+    s = settings_for(ctx)
+    window = parse_since(ctx.vars.get("since") or "24h")
+    res = yield gather.logs_command(container, window, parse_tail(ctx.vars.get("tail")), int(s["context_lines"]))
+    assert isinstance(res, Result)
+    if res.timed_out:
+        return _failed(part, f"docker logs {container} timed out")
+    summary = summarize_log(res.stdout, container)
+    if summary["exit_code"] is None:
+        return _failed(part, f"log scan of {container} gave no exit status (exit {res.exit_code}): {_tail_excerpt(res)}")
+    if summary["exit_code"] != 0:
+        lines = " | ".join(b["lines"][0]["line"] for b in summary["error_blocks"][:2] if b["lines"]) or _tail_excerpt(res)
+        return _failed(part, f"docker logs {container} exited {summary['exit_code']}: {lines}")
+    c = summary["counts"]
+    msg = f"{summary['lines_passed']} lines passed the host filter; " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
+    return StepOutcome(status="ok", message=msg, facts={part: summary})
+
+
+# --- monitor.db -----------------------------------------------------------------------
+
+def _validate_db(params: Mapping[str, Any]) -> None:
+    if "serializer" in params and not isinstance(params["serializer"], bool):
+        raise ValueError("serializer: must be true or false")
+
+
+def _gathered(ctx: StepContext, part: str) -> Any:
+    for facts in ctx.facts.values():
+        if isinstance(facts, Mapping) and facts.get(part) is not None:
+            return facts[part]
+    return None
+
+
+@step_kind("monitor.db", validate=_validate_db)
+def db_step(step: Step, ctx: StepContext) -> StepGen:
+    s = settings_for(ctx)
+    window = parse_since(ctx.vars.get("since") or "24h")
+    worker = _gathered(ctx, "worker_logs") or {}
+    ids = [p["photo_id"] for p in worker.get("photo_success", []) if isinstance(p.get("photo_id"), int)]
+    script = gather.render_db_script(gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), ids,
+                                                      serializer=bool(step.params.get("serializer", True))))
+    res = yield gather.db_command(ctx.target.backend, script)
+    assert isinstance(res, Result)
+    if res.timed_out:
+        return _failed("db", "Django shell timed out")
+    result = extract_result(res.stdout)
+    if result is None:
+        return _failed("db", f"Django shell printed no RUNBOOKS_RESULT line (exit {res.exit_code}): {_tail_excerpt(res)}")
+    skipped = result.get("skipped") or {}
+    if "all" in skipped:
+        return StepOutcome(status="failed", message=f"DB checks could not start: {skipped['all']}",
+                           facts={"db": result, "errors": {"db": f"DB checks could not start: {skipped['all']}"}})
+    for part, why in sorted(skipped.items()):
+        yield Note(f"DB check {part} skipped: {why}", level="warn")
+    return StepOutcome(status="ok", message=f"Django {result.get('django')}: {len(skipped)} part(s) skipped",
+                       facts={"db": result})
+
+
+# --- monitor.api ----------------------------------------------------------------------
+
+def _validate_api(params: Mapping[str, Any]) -> None:
+    path = params.get("path", "/api/v1/meals/")
+    if not isinstance(path, str) or not path.startswith("/") or any(ch in path for ch in "?# \n"):
+        raise ValueError("path: must be an absolute URL path without query")
+
+
+def _api_skip(reason: str) -> StepOutcome:
+    return StepOutcome(status="skipped", message=reason, facts={"api": {"evaluated": False, "reason": reason}})
+
+
+def meals_from_body(body: Any) -> list[Mapping[str, Any]] | None:
+    """The facts file: `?date=` returns an object with `meals`; tolerate the paginated and
+    bare-list forms too, so a changed API shape is reported rather than misread."""
+    if isinstance(body, Mapping):
+        for key in ("meals", "results"):
+            if isinstance(body.get(key), list):
+                return [m for m in body[key] if isinstance(m, Mapping)]
+        return None
+    if isinstance(body, list):
+        return [m for m in body if isinstance(m, Mapping)]
+    return None
+
+
+def api_facts(meals: list[Mapping[str, Any]], date: str) -> dict[str, Any]:
+    bad_photos, failed_meals, n_photos = [], [], 0
+    for m in meals:
+        if str(m.get("status")) == "FAILED":
+            failed_meals.append({"meal_id": m.get("id"), "status": "FAILED", "date": date, "source": "api"})
+        for ph in m.get("photos") or []:
+            n_photos += 1
+            st = ph.get("status") if isinstance(ph, Mapping) else None
+            if st != "SUCCESS":
+                bad_photos.append({"meal_id": m.get("id"), "photo_id": ph.get("id") if isinstance(ph, Mapping) else None,
+                                   "status": st, "source": "api"})
+    return {"evaluated": True, "date": date, "meals": len(meals), "photos": n_photos,
+            "non_success_photos": bad_photos, "failed_meals": failed_meals}
+
+
+@step_kind("monitor.api", validate=_validate_api)
+def api_step(step: Step, ctx: StepContext) -> StepGen:
+    api = ctx.target.api
+    if not api.base_url:
+        return _api_skip(f"no api.base_url configured for target {ctx.target.name}")
+    if not api.headers:
+        return _api_skip("no API credentials configured (api.headers, e.g. X-Telegram-Init-Data: ${EATFIT24_INIT_DATA})")
+    _, missing = api.resolved_headers()
+    if missing:
+        return _api_skip(f"API credentials not set in the environment: {', '.join(sorted(set(missing)))}")
+    s = settings_for(ctx)
+    db = _gathered(ctx, "db") or {}
+    date = db.get("today") or datetime.now(ZoneInfo(s.app_timezone)).date().isoformat()
+    url = f"{api.base_url}{step.params.get('path', '/api/v1/meals/')}?date={date}"
+    resp = yield HttpRequest("GET", url, headers=dict(api.headers), timeout=api.timeout)
+    assert isinstance(resp, HttpResponse)
+    if resp.error:
+        return _failed("api", f"GET {url}: {resp.error}")
+    if resp.status in (401, 403):
+        reason = f"API rejected the credentials (HTTP {resp.status}); Telegram init data may have expired"
+        yield Note(reason, level="warn")
+        return _api_skip(reason)
+    if resp.status != 200:
+        return _failed("api", f"GET {url}: HTTP {resp.status}")
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        return _failed("api", f"GET {url}: response is not JSON ({exc})")
+    meals = meals_from_body(body)
+    if meals is None:
+        return _failed("api", f"GET {url}: unexpected response shape (no 'meals' list)")
+    facts = api_facts(meals, date)
+    return StepOutcome(status="ok", message=f"{facts['meals']} meals, {facts['photos']} photos on {date}",
+                       facts={"api": facts})
+
+
+# --- monitor.evaluate -----------------------------------------------------------------
+
+def _validate_eval(params: Mapping[str, Any]) -> None:
+    if "record" in params and not isinstance(params["record"], bool):
+        raise ValueError("record: must be true or false")
+
+
+def collect_facts(ctx: StepContext) -> dict[str, Any]:
+    out: dict[str, Any] = {"errors": {}}
+    for facts in ctx.facts.values():
+        if not isinstance(facts, Mapping):
+            continue
+        for part in PARTS:
+            if facts.get(part) is not None:
+                out[part] = facts[part]
+        out["errors"].update(facts.get("errors") or {})
+    return out
+
+
+@step_kind("monitor.evaluate", validate=_validate_eval)
+def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
+    s = settings_for(ctx)
+    checks = list(ctx.vars.get("checks") or NEEDS)
+    window = parse_since(ctx.vars.get("since") or "24h")
+    key = window_key(window.docker, parse_tail(ctx.vars.get("tail")))
+    facts = collect_facts(ctx)
+    hist = History(history_path(ctx.vars.get("transcript_dir")))
+    baselines = None
+    if any(c in ANOMALY_RULES for c in checks):
+        try:
+            baselines = hist.baselines(ctx.target.name, key, limit=int(s["history_runs"]))
+        except Exception as exc:  # noqa: BLE001 - a broken history file must not hide P0 checks
+            yield Note(f"history unavailable ({hist.path}): {exc}", level="warn")
+            facts["errors"].setdefault("history", f"history unavailable: {exc}")
+    findings, metrics = evaluate(facts, checks, s, baselines)
+    if baselines is None:
+        for f in findings:
+            if f.id in ANOMALY_RULES and f.status == "no_baseline":
+                f.status, f.reason = "skipped", facts["errors"].get("history", f.reason)
+    findings += evaluate_custom(s.rules, metrics)
+    recorded = False
+    if step.params.get("record", True) and not ctx.dry_run:
+        try:
+            hist.record(ctx.target.name, key, ctx.playbook or "monitor", metrics)
+            recorded = True
+        except Exception as exc:  # noqa: BLE001
+            yield Note(f"could not record metrics in history ({hist.path}): {exc}", level="warn")
+    alerts = [f for f in findings if f.status == "alert"]
+    msg = f"{len(findings)} checks, {len(alerts)} alert(s)" + (f"; history: {hist.path}" if recorded else "")
+    return StepOutcome(status="ok", message=msg, findings=findings, metrics=metrics,
+                       facts={"history": str(hist.path), "recorded": recorded, "window": key})
