@@ -84,14 +84,23 @@ class Out:
         self.line(f"  → {res.status.upper()} ({res.duration_s:.2f}s){msg}", style, target)
 
     # -- operator ------------------------------------------------------------------------
-    def ask(self, prompt: str) -> str:
-        """Read one answer from the operator's terminal (stdin is a TTY here)."""
+    def ask(self, prompt: str, timeout: float | None = None) -> str:
+        """Read one answer from the operator's terminal (stdin is a TTY here).
+
+        With `timeout`, raise TimeoutError when no full line arrived in time."""
         with self._lock:
             if self.fancy:
                 self.rich.print(f"[bold yellow]{escape(prompt)}[/]", end="")
             else:
                 self.stream.write(prompt)
                 self.stream.flush()
+        if timeout is not None:
+            import select
+
+            ready, _, _ = select.select([sys.stdin], [], [], max(0.0, timeout))
+            if not ready:
+                self.line("")
+                raise TimeoutError(f"no answer within {timeout:g} s")
         line = sys.stdin.readline()
         if line == "":
             raise EOFError

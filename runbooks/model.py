@@ -69,6 +69,24 @@ class Confirm:
 
 
 @dataclass(frozen=True)
+class Prompt:
+    """Wait for the operator to type a line (e.g. "press Enter when the UI steps are done").
+
+    The step receives the line typed (stripped), or None when `timeout` seconds passed
+    without an answer. An answer in `abort_on` (case-insensitive) raises `Aborted` inside
+    the runner (exit 4), so steps need no "operator quit" branch. Without a terminal the
+    run cannot wait for anyone: `--yes` answers `default` when one is set (recorded as
+    such); otherwise the runner raises InputError (exit 3). Tasks that always prompt
+    should refuse non-terminal runs up front (TaskSpec.validate), like `confirm:` steps.
+    """
+
+    text: str
+    timeout: float | None = None
+    abort_on: tuple[str, ...] = ("q",)
+    default: str | None = None
+
+
+@dataclass(frozen=True)
 class Note:
     """A line for the operator and the transcript (no side effect)."""
 

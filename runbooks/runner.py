@@ -37,6 +37,7 @@ from .model import (
     HttpRequest,
     HttpResponse,
     Note,
+    Prompt,
     Result,
     RunResult,
     StepOutcome,
@@ -318,6 +319,8 @@ class Runner:
             granted = self._confirm(step, request.prompt, list(request.commands), request.typed)
             self._armed = granted
             return granted
+        if isinstance(request, Prompt):
+            return self._prompt(step, request)
         if isinstance(request, Note):
             assert self.transcript is not None
             self.transcript.emit("note", step=step.name, text=request.text, level=request.level)
@@ -405,6 +408,31 @@ class Runner:
         if not ok:
             raise Aborted(f"operator declined at step {step.name}" + (f" (typed {answer!r}, expected {expected!r})" if need_typed else ""))
         return True
+
+
+    def _prompt(self, step: Step, req: Prompt) -> str | None:
+        """Operator input (see model.Prompt): the line, None on timeout, Aborted on `abort_on`."""
+        assert self.transcript is not None
+        tr = self.transcript
+        if self.options.dry_run or (self.options.yes and req.default is not None):
+            by = "dry-run" if self.options.dry_run else f"--yes on behalf of {getpass.getuser()}"
+            tr.emit("prompt", step=step.name, prompt=req.text, answer=req.default or "", by=by)
+            return req.default or ""
+        if not self.options.is_interactive():
+            raise InputError(f"step {step.name} waits for the operator ({req.text}) but stdin is not a terminal")
+        try:
+            answer: str | None = self.out.ask(f"  {req.text} ", timeout=req.timeout)
+        except TimeoutError:
+            answer = None
+        except EOFError:
+            tr.emit("prompt", step=step.name, prompt=req.text, answer="<EOF>", by=f"operator {getpass.getuser()}")
+            raise Aborted(f"stdin closed while step {step.name} waited for the operator") from None
+        shown = "<timeout>" if answer is None else answer
+        tr.emit("prompt", step=step.name, prompt=req.text, answer=shown, timeout=req.timeout,
+                by="nobody (timed out)" if answer is None else f"operator {getpass.getuser()}")
+        if answer is not None and answer.strip().lower() in {a.lower() for a in req.abort_on}:
+            raise Aborted(f"operator aborted at step {step.name} (answered {answer.strip()!r})")
+        return None if answer is None else answer.strip()
 
 
 def run_playbook(playbook: Playbook, target: Target, options: RunOptions, out: Out,

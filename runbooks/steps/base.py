@@ -3,6 +3,7 @@
     def run(step: Step, ctx: StepContext) -> StepGen:
         res = yield cmd("docker ps --format {{ f }}", f="{{.Names}}")   # -> Result
         ok = yield Confirm("Stop the worker?")                              # -> bool
+        line = yield Prompt("Press Enter when done", timeout=600)             # -> str | None
         resp = yield HttpRequest("GET", url)                                 # -> HttpResponse
         yield Note("worker stopped")                                         # -> None
         return StepOutcome(status="ok", facts={...})
@@ -20,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from ..commands import Command
-from ..model import Confirm, HttpRequest, HttpResponse, Note, Result, StepOutcome
+from ..model import Confirm, HttpRequest, HttpResponse, Note, Prompt, Result, StepOutcome
 
 if TYPE_CHECKING:
     from ..config import Target
 
-Request = Union[Command, HttpRequest, Confirm, Note]
-Answer = Union[Result, HttpResponse, bool, None]
+Request = Union[Command, HttpRequest, Confirm, Prompt, Note]
+Answer = Union[Result, HttpResponse, bool, str, None]
 StepGen = Generator[Request, Any, StepOutcome]
 
 
