@@ -22,6 +22,18 @@ from typing import Any
 from .redact import Redactor
 
 GENESIS = "0" * 64
+# Terminal escape sequences never reach the files (the .cast recording keeps them).
+_ANSI = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def _no_ansi(value: Any) -> Any:
+    if isinstance(value, str):
+        return _ANSI.sub("", value) if "\x1b" in value else value
+    if isinstance(value, dict):
+        return {k: _no_ansi(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_no_ansi(v) for v in value]
+    return value
 
 
 def utcnow() -> datetime:
@@ -80,7 +92,7 @@ class Transcript:
     def emit(self, type_: str, **data: Any) -> dict[str, Any]:
         with self._lock:
             self._seq += 1
-            event = {"seq": self._seq, "ts": iso(utcnow()), "type": type_, **self.redactor.obj(data), "prev": self._prev}
+            event = {"seq": self._seq, "ts": iso(utcnow()), "type": type_, **_no_ansi(self.redactor.obj(data)), "prev": self._prev}
             line = json.dumps(event, ensure_ascii=False, default=str, sort_keys=False)
             self._fh.write(line + "\n")
             self._fh.flush()
@@ -98,7 +110,9 @@ class Transcript:
     def render_markdown(self, context: dict[str, Any] | None = None) -> Path:
         from .render import render_transcript_md
 
-        text = render_transcript_md(self.events, context or {})
+        # The chain head goes into the Markdown so a removed tail is detectable (transcripts.verify).
+        chain = {"events": self._seq, "last_hash": self._prev}
+        text = render_transcript_md(self.events, {"chain": chain, **(context or {})})
         tmp = self.md_path.with_suffix(".md.tmp")
         tmp.write_text(self.redactor.text(text), encoding="utf-8")
         tmp.replace(self.md_path)
