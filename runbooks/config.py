@@ -99,8 +99,15 @@ class Target:
 
     def secrets(self, environ: Mapping[str, str] | None = None) -> list[str]:
         """Every configured secret value currently resolvable (for masking)."""
-        headers, _ = self.api.resolved_headers(environ)
-        return [v for v in headers.values() if v]
+        env = os.environ if environ is None else environ
+        headers, _ = self.api.resolved_headers(env)
+        out = [v for v in headers.values() if v]
+        # env values that come from ${VAR} references are secrets too (tokens, passwords).
+        for v in self.env.values():
+            for name in _ENV_REF.findall(v):
+                if env.get(name):
+                    out.append(env[name])
+        return out
 
 
 @dataclass

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.sshd", "tests.fixtures.sandbox"]
-
 ROOT = Path(__file__).resolve().parent.parent
+
+pytest_plugins = ["tests.fixtures.sshd"] + (
+    ["tests.fixtures.sandbox"] if (ROOT / "tests" / "fixtures" / "sandbox.py").exists() else []
+)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from . import core
 
 ns = Collection()
 ns.add_task(core.doctor)
+ns.add_task(core.play)
 
 # Optional task modules: each defines `tasks` (a list of @task functions for the root) and/or
 # `collection` (a Collection mounted under its name).

@@ -23,3 +23,38 @@ def doctor(c, target=None, json=False, transcript_dir=None):
     from ..app import TaskSpec, run_task
 
     finish(run_task(TaskSpec(task="doctor", playbook="doctor", target=target, json=json, transcript_dir=transcript_dir)))
+
+
+@task(
+    help={
+        **COMMON_HELP,
+        "playbook": "playbook name in playbooks/ (e.g. doctor) or a path to a .yml file",
+        "dry_run": "render and record every command; send nothing that mutates",
+        "yes": "answer every confirmation for the operator (recorded as such in the transcript)",
+        "start_at": "skip the steps before this one",
+        "var": "run variable NAME=VALUE for the playbook's templates (repeatable)",
+    },
+    iterable=["var"],
+)
+def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=None, json=False, transcript_dir=None):
+    """Run any playbook (by name or path) on a target: the engine without a dedicated task."""
+    from ..app import TaskSpec, run_task
+    from ..errors import InputError
+
+    variables = {}
+    for item in var or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            from ..console import Out
+
+            Out(json_mode=json).error(f"--var {item!r}: expected NAME=VALUE")
+            finish(InputError.exit_code)
+            return
+        variables[name] = value
+    import shlex
+    from pathlib import Path
+
+    resume = f"inv play --playbook {shlex.quote(playbook)}" + (f" --target {shlex.quote(target)}" if target else "") + " --start-at {step}"
+    finish(run_task(TaskSpec(task=f"play.{Path(playbook).stem}", playbook=playbook, target=target, json=json,
+                             transcript_dir=transcript_dir, vars=variables, dry_run=dry_run, yes=yes,
+                             start_at=start_at, resume=resume)))

@@ -1,0 +1,41 @@
+"""Playbook validation names file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runbooks.errors import PlaybookError
+from runbooks.playbook import load_playbook, playbooks_dir
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("name: x\nsteps:\n  - name: a\n    kind: nope\n", ":4: steps.a.kind: unknown kind 'nope'"),
+        ("name: x\nsteps:\n  - name: a\n    kind: shell\n    params: {}\n", ":5: steps.a.params.command: required"),
+        ("name: x\nsteps:\n  - name: a\n    kind: shell\n    params: {command: x}\n    timeout: -1\n", ":6: steps.a.timeout"),
+        ("name: x\nsteps:\n  - name: a\n    kind: shell\n    params: {command: x}\n    when: 'a ==='\n", ":6: steps.a.when: invalid expression"),
+        ("name: x\nsteps:\n  - name: a\n    kind: shell\n    params: {command: x}\n    confirm: maybe\n", ":6: steps.a.confirm"),
+        ("name: x\nsteps:\n  - name: a\n    kind: shell\n    params: {command: x}\n    retries: 3\n", ":6: steps[0]: unknown key 'retries'"),
+        ("name: x\nsteps:\n  - {name: a, kind: shell, params: {command: x}}\n  - {name: a, kind: shell, params: {command: y}}\n", "duplicate step name 'a'"),
+        ("name: x\nsteps: []\n", "steps: required"),
+        ("name: x\nsteps:\n  - name: a\n   kind: shell\n", "invalid YAML"),
+    ],
+)
+def test_errors_name_file_line_and_key(tmp_path: Path, body: str, expected: str) -> None:
+    p = tmp_path / "bad.yml"
+    p.write_text(body)
+    with pytest.raises(PlaybookError) as err:
+        load_playbook(p)
+    assert str(p) in err.value.message
+    assert expected in err.value.message
+
+
+def test_shipped_playbooks_all_validate() -> None:
+    names = sorted(p.stem for p in playbooks_dir().glob("*.yml"))
+    assert "doctor" in names
+    for name in names:
+        pb = load_playbook(name)
+        assert pb.steps, name
