@@ -6,8 +6,13 @@ turns all gathered facts into findings and metrics locally.
     monitor.api       params: path (/api/v1/meals/)        facts: {api: {...}}
     monitor.evaluate  params: record (bool, true)          findings + metrics
 Run vars read: since, tail, checks, needs, transcript_dir, monitor (playbook overrides).
-A failed gather step records `errors: {part: why}`, so the checks that needed it are
-reported `skipped` with that reason (and the failed step makes the run exit 2).
+Failure handling. The runner stops at a failed step, but one broken fact source must not
+hide the other checks (a dead API must not hide a stuck-photo P0). So a gather step that
+fails *degrades*: it returns status ok with a "degraded:" message, an error Note and
+`errors: {part: why}`; every check that needed the part is then `skipped` with that
+reason, and `monitor.evaluate` fails the run (exit 2) after reporting everything it could.
+A host that cannot run the monitor at all (docker/awk missing, no such container,
+no manage.py) is `cannot_run` instead: exit 3, as the contract says.
 """
 
 from __future__ import annotations
@@ -47,8 +52,21 @@ def _tail_excerpt(res: Result, limit: int = 600) -> str:
     return text[-limit:] if text else "(no output)"
 
 
+_CANNOT_RUN_HINTS = ("No such container", "command not found", "not found", "can't open file",
+                     "Cannot connect to the Docker daemon", "is not running")
+
+
 def _failed(part: str, why: str) -> StepOutcome:
-    return StepOutcome(status="failed", message=why, facts={"errors": {part: why}})
+    """A degraded gather (see the module docstring): the evaluate step fails the run."""
+    return StepOutcome(status="ok", message=f"degraded: {why}", facts={"errors": {part: why}})
+
+
+def _cannot_run(part: str, why: str) -> StepOutcome:
+    return StepOutcome(status="failed", message=why, facts={"errors": {part: why}}, cannot_run=True)
+
+
+def _host_cannot_run(res: Result, text: str) -> bool:
+    return res.exit_code in (126, 127) or any(h in text for h in _CANNOT_RUN_HINTS)
 
 
 # --- monitor.logs ---------------------------------------------------------------------
@@ -68,13 +86,22 @@ def logs_step(step: Step, ctx: StepContext) -> StepGen:
     res = yield gather.logs_command(container, window, parse_tail(ctx.vars.get("tail")), int(s["context_lines"]))
     assert isinstance(res, Result)
     if res.timed_out:
+        yield Note(f"docker logs {container} timed out", level="error")
         return _failed(part, f"docker logs {container} timed out")
     summary = summarize_log(res.stdout, container)
     if summary["exit_code"] is None:
-        return _failed(part, f"log scan of {container} gave no exit status (exit {res.exit_code}): {_tail_excerpt(res)}")
+        why = f"log scan of {container} gave no exit status (exit {res.exit_code}): {_tail_excerpt(res)}"
+        if _host_cannot_run(res, why):
+            return _cannot_run(part, why)
+        yield Note(why, level="error")
+        return _failed(part, why)
     if summary["exit_code"] != 0:
         lines = " | ".join(b["lines"][0]["line"] for b in summary["error_blocks"][:2] if b["lines"]) or _tail_excerpt(res)
-        return _failed(part, f"docker logs {container} exited {summary['exit_code']}: {lines}")
+        why = f"docker logs {container} exited {summary['exit_code']}: {lines}"
+        if summary["exit_code"] in (126, 127) or _host_cannot_run(res, lines):
+            return _cannot_run(part, why)
+        yield Note(why, level="error")
+        return _failed(part, why)
     c = summary["counts"]
     msg = f"{summary['lines_passed']} lines passed the host filter; " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
     return StepOutcome(status="ok", message=msg, facts={part: summary})
@@ -105,14 +132,22 @@ def db_step(step: Step, ctx: StepContext) -> StepGen:
     res = yield gather.db_command(ctx.target.backend, script)
     assert isinstance(res, Result)
     if res.timed_out:
+        yield Note("Django shell timed out", level="error")
         return _failed("db", "Django shell timed out")
     result = extract_result(res.stdout)
     if result is None:
-        return _failed("db", f"Django shell printed no RUNBOOKS_RESULT line (exit {res.exit_code}): {_tail_excerpt(res)}")
+        why = f"Django shell printed no RUNBOOKS_RESULT line (exit {res.exit_code}): {_tail_excerpt(res)}"
+        if _host_cannot_run(res, _tail_excerpt(res)):
+            return _cannot_run("db", why)
+        yield Note(why, level="error")
+        return _failed("db", why)
     skipped = result.get("skipped") or {}
     if "all" in skipped:
-        return StepOutcome(status="failed", message=f"DB checks could not start: {skipped['all']}",
-                           facts={"db": result, "errors": {"db": f"DB checks could not start: {skipped['all']}"}})
+        why = f"DB checks could not start: {skipped['all']}"
+        yield Note(why, level="error")
+        out = _failed("db", why)
+        out.facts["db"] = result
+        return out
     for part, why in sorted(skipped.items()):
         yield Note(f"DB check {part} skipped: {why}", level="warn")
     return StepOutcome(status="ok", message=f"Django {result.get('django')}: {len(skipped)} part(s) skipped",
@@ -176,12 +211,14 @@ def api_step(step: Step, ctx: StepContext) -> StepGen:
     resp = yield HttpRequest("GET", url, headers=dict(api.headers), timeout=api.timeout)
     assert isinstance(resp, HttpResponse)
     if resp.error:
+        yield Note(f"GET {url}: {resp.error}", level="error")
         return _failed("api", f"GET {url}: {resp.error}")
     if resp.status in (401, 403):
         reason = f"API rejected the credentials (HTTP {resp.status}); Telegram init data may have expired"
         yield Note(reason, level="warn")
         return _api_skip(reason)
     if resp.status != 200:
+        yield Note(f"GET {url}: HTTP {resp.status}", level="error")
         return _failed("api", f"GET {url}: HTTP {resp.status}")
     try:
         body = resp.json()
@@ -244,5 +281,9 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
             yield Note(f"could not record metrics in history ({hist.path}): {exc}", level="warn")
     alerts = [f for f in findings if f.status == "alert"]
     msg = f"{len(findings)} checks, {len(alerts)} alert(s)" + (f"; history: {hist.path}" if recorded else "")
-    return StepOutcome(status="ok", message=msg, findings=findings, metrics=metrics,
+    gather_errors = {k: v for k, v in facts["errors"].items() if k in PARTS}
+    status = "failed" if gather_errors else "ok"
+    if gather_errors:
+        msg = "fact gathering failed (" + "; ".join(f"{k}: {v}" for k, v in sorted(gather_errors.items())) + "); " + msg
+    return StepOutcome(status=status, message=msg, findings=findings, metrics=metrics,
                        facts={"history": str(hist.path), "recorded": recorded, "window": key})
