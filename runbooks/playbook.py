@@ -10,6 +10,7 @@
         mutates: true
         timeout: 60
         when: "not dry_run"
+        always: false        # true: runs despite --start-at and after a failure/abort
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .steps.base import Step, known_kinds, validate_params
 from .yamlfile import line_of, load_yaml
 
 PLAYBOOK_KEYS = {"name", "description", "steps", "vars", "mutating"}
-STEP_KEYS = {"name", "kind", "params", "confirm", "mutates", "timeout", "when", "description", "tags"}
+STEP_KEYS = {"name", "kind", "params", "confirm", "mutates", "timeout", "when", "description", "tags", "always"}
 _STEP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -133,6 +134,9 @@ def parse_playbook(data: Any, where: str) -> Playbook:
                 compile_condition(when)
             except jinja2.TemplateSyntaxError as exc:
                 raise PlaybookError(f"{where}:{line_of(raw, 'when')}: steps.{sname}.when: invalid expression: {exc.message}") from exc
+        always = raw.get("always", False)
+        if not isinstance(always, bool):
+            raise PlaybookError(f"{where}:{line_of(raw, 'always')}: steps.{sname}.always: must be true or false")
         tags = raw.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise PlaybookError(f"{where}:{line_of(raw, 'tags')}: steps.{sname}.tags: must be a list of strings")
@@ -140,7 +144,7 @@ def parse_playbook(data: Any, where: str) -> Playbook:
             name=sname, kind=str(kind), params=dict(params), confirm=confirm, mutates=mutates,
             timeout=float(timeout) if timeout is not None else None, when=when,
             description=str(raw.get("description") or ""), tags=tuple(tags),
-            source=f"{where}:{line_of(raw)}",
+            source=f"{where}:{line_of(raw)}", always=always,
         ))
     return Playbook(name=name, steps=tuple(steps), description=str(data.get("description") or ""),
                     vars=dict(pvars), source=where)

@@ -113,8 +113,9 @@ def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[s
 
 
 def steps_to_run(playbook: Playbook, options: RunOptions) -> list[Step]:
+    """From --start-at on; `always: true` steps before it still run (read-only re-checks)."""
     start = playbook.index_of(options.start_at) if options.start_at else 0
-    return list(playbook.steps[start:])
+    return [s for s in playbook.steps[:start] if s.always] + list(playbook.steps[start:])
 
 
 def check_can_run(playbook: Playbook, target: Target, options: RunOptions) -> None:
@@ -212,8 +213,11 @@ class Runner:
                             resume = self.options.resume.format(step=step.name)
                         break
             finally:
-                if owned and self.conn is not None:
-                    self.conn.close()
+                try:
+                    self._run_always(steps, variables)
+                finally:
+                    if owned and self.conn is not None:
+                        self.conn.close()
         except Aborted as exc:
             verdict, message = "aborted", exc.message
             resume = self._resume_hint()
@@ -255,6 +259,30 @@ class Runner:
         return None
 
     _current_step: str | None = None
+    _finalizing = False  # running `always` steps after a failure/abort: no cancel checks
+
+    def _run_always(self, steps: list[Step], variables: dict[str, Any]) -> None:
+        """After a failed, declined or interrupted step: run the `always: true` steps that
+        have not run yet (e.g. release a lock), on the same connection. Their outcome is
+        recorded but does not change the verdict; an error in one does not stop the next."""
+        done = {r.name for r in self.steps}
+        pending = [s for s in steps if s.always and s.name not in done]
+        if not pending or self.conn is None:
+            return
+        assert self.transcript is not None
+        current, self._finalizing = self._current_step, True
+        self.transcript.emit("note", step=current, text=f"running always-steps: {', '.join(s.name for s in pending)}",
+                             level="warn")
+        try:
+            for step in pending:
+                try:
+                    res = self._run_step(step, steps.index(step) + 1, len(steps), variables)
+                except (Aborted, KeyboardInterrupt, RunbooksError):
+                    continue  # recorded by _run_step as aborted
+                self.steps.append(res)
+                self.out.step_finished(self.target.name, res)
+        finally:
+            self._current_step, self._finalizing = current, False
 
     # ------------------------------------------------------------------------------------
     def _run_step(self, step: Step, index: int, total: int, variables: dict[str, Any]) -> StepResult:
@@ -279,7 +307,7 @@ class Runner:
         try:
             request = next(gen)
             while True:
-                if self.options.cancel is not None and self.options.cancel.is_set():
+                if self.options.cancel is not None and self.options.cancel.is_set() and not self._finalizing:
                     raise KeyboardInterrupt
                 answer = self._handle(step, request)
                 request = gen.send(answer)

@@ -45,6 +45,10 @@ class Step:
     description: str = ""
     tags: tuple[str, ...] = ()
     source: str = ""  # "playbooks/x.yml:12" for error messages
+    # always: run even when --start-at begins later, and still run (after the failed or
+    # aborted step) when an earlier step failed, the operator declined or pressed Ctrl-C.
+    # For read-only re-checks before a resume and for cleanup such as releasing a lock.
+    always: bool = False
 
 
 @dataclass
