@@ -1,0 +1,117 @@
+"""AI endpoints: the real cancel endpoint, plus the driver endpoints a phone would use
+(upload a photo for recognition, poll its task) and a health probe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.nutrition.auth import json_body, telegram_auth
+from apps.nutrition.models import Meal, MealPhoto
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+OUTCOMES = ("success", "fail", "hang")
+
+
+def _ctx() -> Any:
+    from runbooks.sandbox import taskqueue
+    from runbooks.sandbox.ctx import Ctx
+    from runbooks.sandbox.djangoenv import current_state
+    from runbooks.sandbox.paths import StatePaths
+
+    paths = StatePaths(current_state())
+    return Ctx(paths, live=True, revoke=lambda task_id: taskqueue.revoke(paths, task_id))
+
+
+def _now() -> Any:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+@csrf_exempt
+@telegram_auth
+def cancel(request: HttpRequest) -> JsonResponse:
+    if request.method != "POST":
+        return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+    from runbooks.sandbox import flow
+
+    status, body = flow.cancel(_ctx(), request.user, json_body(request), _now(),
+                               request.headers.get("X-Request-ID"))
+    return JsonResponse(body, status=status)
+
+
+@csrf_exempt
+@telegram_auth
+def recognize(request: HttpRequest) -> JsonResponse:
+    """Driver: upload one photo (multipart ``image`` or JSON). Fields: ``meal_id`` (add to a
+    meal), ``meal_type``, ``date``, ``sandbox_outcome`` (success|fail|hang),
+    ``sandbox_delay`` (seconds of recognition)."""
+    if request.method != "POST":
+        return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+    from runbooks.sandbox import flow, taskqueue
+
+    data = json_body(request)
+    outcome = str(data.get("sandbox_outcome") or "success")
+    if outcome not in OUTCOMES:
+        return JsonResponse({"error": f"sandbox_outcome must be one of {', '.join(OUTCOMES)}"}, status=400)
+    meal = None
+    if data.get("meal_id"):
+        meal = Meal.objects.filter(id=data["meal_id"], user=request.user).first()
+        if meal is None:
+            return JsonResponse({"error": "meal not found"}, status=404)
+    ctx = _ctx()
+    try:
+        delay = float(data.get("sandbox_delay") or ctx.config.live_task_delay)
+    except (TypeError, ValueError):
+        return JsonResponse({"error": "sandbox_delay must be a number"}, status=400)
+    meal_type = data.get("meal_type")
+    if meal_type is not None and meal_type not in Meal.MealType.values:
+        return JsonResponse({"error": f"meal_type must be one of {', '.join(Meal.MealType.values)}"}, status=400)
+    import uuid
+
+    meal, photo, task_id = flow.upload_photo(ctx, request.user, _now(), meal=meal, meal_type=meal_type,
+                                             meal_date=data.get("date"), task_id=str(uuid.uuid4()))
+    taskqueue.enqueue(ctx.paths, {"task_id": task_id, "photo_id": photo.id, "outcome": outcome, "delay": delay})
+    return JsonResponse({"task_id": task_id, "meal_id": meal.id, "meal_photo_id": photo.id,
+                         "status": "processing"}, status=202)
+
+
+@telegram_auth
+def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
+    """Driver: poll a recognition task (by the photo it was created for)."""
+    photo = MealPhoto.objects.filter(meal__user=request.user, recognized_data__meta__task_id=task_id).first()
+    if photo is None:
+        photo = _photo_for_task(request, task_id)
+    if photo is None:
+        return JsonResponse({"error": "task not found"}, status=404)
+    return JsonResponse({"task_id": task_id, "status": photo.status, "meal_id": photo.meal_id,
+                         "meal_photo_id": photo.id, "meal_status": photo.meal.status,
+                         "result": photo.recognized_data or None})
+
+
+def _photo_for_task(request: HttpRequest, task_id: str) -> MealPhoto | None:
+    import json
+
+    from runbooks.sandbox.djangoenv import current_state
+    from runbooks.sandbox.paths import StatePaths
+
+    paths = StatePaths(current_state())
+    for sub in ("pending", "claimed"):
+        d = paths.queue / sub
+        if not d.exists():
+            continue
+        for f in d.glob(f"*-{task_id}.json"):
+            pid = json.loads(f.read_text())["photo_id"]
+            return MealPhoto.objects.filter(id=pid, meal__user=request.user).first()
+    return None
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    from runbooks.sandbox import containers
+    from runbooks.sandbox.djangoenv import current_state
+    from runbooks.sandbox.paths import StatePaths
+
+    paths = StatePaths(current_state())
+    worker = containers.get(paths, paths.load_config().worker_container) or {}
+    return JsonResponse({"ok": True, "worker": worker.get("status", "missing")})

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from apps.ai import views as ai_views
+from apps.nutrition import views as nutrition_views
+
+urlpatterns = [
+    path("api/v1/meals/", nutrition_views.meals),
+    path("api/v1/ai/cancel/", ai_views.cancel),
+    path("api/v1/ai/recognize/", ai_views.recognize),
+    path("api/v1/ai/task/<str:task_id>/", ai_views.task_status),
+    path("api/v1/sandbox/health/", ai_views.health),
+]

@@ -1,0 +1,246 @@
+"""eatfit24's cancel flow, as service functions shared by the API views, the live worker and
+the simulator (reference/eatfit24.md, "What the code does"). Every state change writes the
+real log line at the same moment it stamps into the database.
+
+Import only after ``djangoenv.activate`` (it needs the Django app registry).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from apps.nutrition.models import CancelEvent, FoodItem, Meal, MealPhoto
+from django.db import IntegrityError, transaction
+
+from . import food
+from .ctx import Ctx
+from .timefmt import MSK
+
+TASK = "apps.ai.tasks.recognize_food_async"
+ACTIVE = (MealPhoto.Status.PENDING, MealPhoto.Status.PROCESSING)
+TERMINAL = (MealPhoto.Status.SUCCESS, MealPhoto.Status.FAILED, MealPhoto.Status.CANCELLED)
+
+
+class FinalizationError(RuntimeError):
+    """Raised inside finalization by the ``finalization_exception`` fault."""
+
+
+# ------------------------------------------------------------------ upload (API)
+
+def upload_photo(ctx: Ctx, user: Any, at: datetime, meal: Meal | None = None,
+                 meal_type: str | None = None, meal_date: Any = None,
+                 task_id: str | None = None) -> tuple[Meal, MealPhoto, str]:
+    """``POST /api/v1/ai/recognize/``: a photo PENDING on a (new) meal, task enqueued."""
+    local = at.astimezone(MSK)
+    if meal is None:
+        meal = Meal.objects.create(user=user, meal_type=meal_type or meal_type_for(local.hour),
+                                   date=meal_date or local.date(), status=Meal.Status.DRAFT,
+                                   created_at=at)
+    photo = MealPhoto.objects.create(
+        meal=meal, image=f"meal_photos/{local:%Y/%m/%d}/{ctx.uuid()}.jpg",
+        status=MealPhoto.Status.PENDING, created_at=at)
+    if meal.status != Meal.Status.PROCESSING:
+        meal.status = Meal.Status.PROCESSING
+        meal.save(update_fields=["status"])
+    task_id = task_id or ctx.uuid()
+    ctx.access("POST", "/api/v1/ai/recognize/", 202, 118, at)
+    ctx.event("upload", at, meal_id=meal.id, photo_id=photo.id, task_id=task_id)
+    return meal, photo, task_id
+
+
+def meal_type_for(hour: int) -> str:
+    if 5 <= hour < 11:
+        return Meal.MealType.BREAKFAST
+    if 11 <= hour < 16:
+        return Meal.MealType.LUNCH
+    if 16 <= hour < 22:
+        return Meal.MealType.DINNER
+    return Meal.MealType.SNACK
+
+
+# ------------------------------------------------------------------ AI task (worker)
+
+def task_received(ctx: Ctx, task_id: str, at: datetime) -> None:
+    ctx.worker(f"Task {TASK}[{task_id}] received", at, process="MainProcess")
+
+
+def task_discarded(ctx: Ctx, task_id: str, at: datetime) -> None:
+    """A revoked task reaches the worker: Celery drops it without running it."""
+    ctx.worker(f"Discarding revoked task: {TASK}[{task_id}]", at, process="MainProcess")
+    ctx.event("revoked_discarded", at, task_id=task_id)
+
+
+def task_start(ctx: Ctx, photo_id: int, at: datetime) -> bool:
+    """PENDING -> PROCESSING; False when the photo already left PENDING (e.g. cancelled)."""
+    return MealPhoto.objects.filter(id=photo_id, status=MealPhoto.Status.PENDING).update(
+        status=MealPhoto.Status.PROCESSING) == 1
+
+
+def task_finish(ctx: Ctx, photo_id: int, task_id: str, at: datetime, outcome: str = "success",
+                started_at: datetime | None = None, process: str = "ForkPoolWorker-1",
+                items: list[dict] | None = None) -> dict[str, Any]:
+    """Recognition is done: race guard, results, finalization (the real task's body)."""
+    result: dict[str, Any]
+    with transaction.atomic():
+        photo = MealPhoto.objects.select_for_update().get(id=photo_id)
+        meal = Meal.objects.select_for_update().get(id=photo.meal_id)
+        guard = not ctx.fault("race_guard_off")
+        if photo.status in (MealPhoto.Status.CANCELLED, MealPhoto.Status.FAILED) and guard:
+            ctx.worker(f"[AI] Photo {photo.id} is in terminal state {photo.status}, "
+                       "discarding results (race condition guard)", at, "WARNING", process)
+            ctx.event("race_guard", at, photo_id=photo.id, meal_id=meal.id, state=photo.status)
+            result = {"status": "discarded", "meal_photo_id": photo.id}
+        elif outcome != "success":
+            photo.status = MealPhoto.Status.FAILED
+            photo.error_code = "AI_ERROR"
+            photo.error_message = "Не удалось распознать блюдо: AI provider timeout"
+            photo.save(update_fields=["status", "error_code", "error_message"])
+            ctx.worker(f"[AI] Recognition failed for meal_photo_id={photo.id}: "
+                       "AI provider timeout", at, "WARNING", process)
+            ctx.event("ai_failed", at, photo_id=photo.id, meal_id=meal.id)
+            result = {"status": "failed", "meal_photo_id": photo.id}
+        else:
+            items = items if items is not None else food.plate(ctx.rng)
+            FoodItem.objects.bulk_create([
+                FoodItem(meal=meal, name=i["name"], grams=i["grams"], calories=i["calories"],
+                         protein=i["protein"], fat=i["fat"], carbohydrates=i["carbohydrates"],
+                         created_at=at, updated_at=at) for i in items])
+            took = (at - started_at).total_seconds() if started_at else 3.0
+            photo.recognized_data = {"items": items, "totals": food.totals(items),
+                                     "meta": {"model": "vision-v2", "task_id": task_id,
+                                              "processing_ms": int(took * 1000)}}
+            if photo.status in (MealPhoto.Status.CANCELLED, MealPhoto.Status.FAILED):
+                # race guard disabled: results land, the status update's filter misses
+                photo.save(update_fields=["recognized_data"])
+                ctx.event("race_guard_bypassed", at, photo_id=photo.id, meal_id=meal.id,
+                          state=photo.status)
+            else:
+                photo.status = MealPhoto.Status.SUCCESS
+                photo.save(update_fields=["recognized_data", "status"])
+                ctx.event("success", at, photo_id=photo.id, meal_id=meal.id, items=len(items))
+            ctx.worker(f"[AI] MealPhoto {photo.id} updated to SUCCESS with {len(items)} items",
+                       at, "INFO", process)
+            result = {"status": "success", "meal_photo_id": photo.id, "items_count": len(items)}
+        finalize(ctx, meal, at, process)
+    took = (at - started_at).total_seconds() if started_at else 3.0
+    ctx.worker(f"Task {TASK}[{task_id}] succeeded in {took:.3f}s: {result!r}", at, process=process)
+    return result
+
+
+def finalize(ctx: Ctx, meal: Meal, at: datetime, process: str = "ForkPoolWorker-1",
+             explode: bool = False) -> str | None:
+    """MealService.finalize: PROCESSING while a photo is active, else COMPLETE/FAILED.
+
+    Logs (and returns) only real transitions, so finalized lines count meals.
+    """
+    statuses = list(meal.photos.values_list("status", flat=True))
+    if not statuses:
+        ctx.worker(f"[MealService] Meal {meal.id} has no photos, deleting orphan", at, "INFO", process)
+        ctx.event("orphan_deleted", at, meal_id=meal.id)
+        meal.delete()
+        return None
+    if explode:
+        raise FinalizationError(f"could not finalize meal {meal.id}")
+    if any(s in ACTIVE for s in statuses):
+        if meal.status != Meal.Status.PROCESSING:
+            meal.status = Meal.Status.PROCESSING
+            meal.save(update_fields=["status"])
+        return None
+    target = Meal.Status.COMPLETE if MealPhoto.Status.SUCCESS in statuses else Meal.Status.FAILED
+    if meal.status == target:
+        return None
+    meal.status = target
+    meal.save(update_fields=["status"])
+    if target == Meal.Status.COMPLETE:
+        ctx.worker(f"[MealService] Finalized meal_id={meal.id} as COMPLETE", at, "INFO", process)
+    else:
+        ctx.worker(f"[MealService] Finalized meal_id={meal.id} as FAILED "
+                   "(all photos failed/cancelled)", at, "INFO", process)
+    ctx.event("finalized", at, meal_id=meal.id, status=target)
+    return target
+
+
+def mark_failed(ctx: Ctx, photo_id: int, at: datetime, code: str = "TIMEOUT") -> None:
+    """The processing watchdog gives up on a photo (its task may still finish later)."""
+    MealPhoto.objects.filter(id=photo_id, status__in=ACTIVE).update(
+        status=MealPhoto.Status.FAILED, error_code=code,
+        error_message="Распознавание заняло слишком много времени")
+    ctx.event("photo_timeout", at, photo_id=photo_id)
+
+
+# ------------------------------------------------------------------ cancel endpoint
+
+def cancel(ctx: Ctx, user: Any, body: dict[str, Any], at: datetime,
+           request_id: str | None = None) -> tuple[int, dict[str, Any]]:
+    """``POST /api/v1/ai/cancel/``; returns (http status, response body)."""
+    request_id = request_id or ctx.uuid()
+    try:
+        client_cancel_id = str(uuid.UUID(str(body.get("client_cancel_id"))))
+    except (ValueError, TypeError):
+        return 400, {"error": "client_cancel_id is required and must be a UUID"}
+    photo_ids = [int(i) for i in body.get("meal_photo_ids") or []]
+    task_ids = [str(t) for t in body.get("task_ids") or []]
+    run_id, meal_id = body.get("run_id"), body.get("meal_id")
+    reason = body.get("reason") or "not_specified"
+    ctx.access("POST", "/api/v1/ai/cancel/", 200, 132, at + timedelta(milliseconds=40))
+    ctx.backend(f"[AI][Cancel] RECEIVED user={user.id} client_cancel_id={client_cancel_id} "
+                f"run_id={run_id} meal_id={meal_id} meal_photo_ids={len(photo_ids)} "
+                f"task_ids={len(task_ids)} request_id={request_id} reason={reason}", at)
+    existing = CancelEvent.objects.filter(client_cancel_id=client_cancel_id).first()
+    if existing is not None:
+        ctx.backend(f"[AI][Cancel] DUPLICATE client_cancel_id={client_cancel_id} "
+                    "(already processed), returning cached result", at)
+        ctx.event("cancel_duplicate", at, client_cancel_id=client_cancel_id)
+        return 200, _response(existing, "Cancel already processed")
+    meal = None
+    if meal_id is not None:
+        meal = Meal.objects.filter(id=meal_id, user=user).first()
+        if meal is None:
+            ctx.backend(f"[AI][Cancel] MEAL_MISSING meal_id={meal_id} user={user.id} "
+                        "(deleted or not owned)", at)
+    cancelled_tasks = 0
+    for task_id in task_ids:
+        ctx.revoke(task_id)
+        ctx.backend(f"[AI][Cancel] REVOKED task_id={task_id}", at)
+        cancelled_tasks += 1
+    updated_ids: list[int] = []
+    if photo_ids and not ctx.fault("cancel_not_applied"):
+        qs = MealPhoto.objects.filter(id__in=photo_ids, meal__user=user).exclude(status__in=TERMINAL)
+        if meal is not None:
+            qs = qs.filter(meal=meal)
+        updated_ids = sorted(qs.values_list("id", flat=True))
+        MealPhoto.objects.filter(id__in=updated_ids).update(status=MealPhoto.Status.CANCELLED)
+        if updated_ids:
+            ctx.backend(f"[AI][Cancel] UPDATED_PHOTOS count={len(updated_ids)} "
+                        f"meal_photo_ids={updated_ids!r} user={user.id}", at)
+    noop = cancelled_tasks == 0 and not updated_ids
+    payload = {"run_id": run_id, "meal_id": meal_id, "meal_photo_ids": photo_ids,
+               "task_ids": task_ids, "reason": reason}
+    try:
+        with transaction.atomic():
+            event = CancelEvent.objects.create(
+                user=user, client_cancel_id=client_cancel_id, run_id=run_id, meal=meal,
+                payload=payload, cancelled_tasks=cancelled_tasks, updated_photos=len(updated_ids),
+                noop=noop, created_at=at)
+    except IntegrityError:
+        ctx.backend(f"[AI][Cancel] RACE_CONDITION client_cancel_id={client_cancel_id} "
+                    "(another request won), fetching existing", at)
+        event = CancelEvent.objects.get(client_cancel_id=client_cancel_id)
+        return 200, _response(event, "Cancel already processed")
+    ctx.backend(f"[AI][Cancel] EVENT_SAVED id={event.id} user={user.id} "
+                f"client_cancel_id={client_cancel_id} meal={meal.id if meal else None} noop={noop}", at)
+    if noop:
+        ctx.backend(f"[AI][Cancel] NOOP user={user.id} client_cancel_id={client_cancel_id} "
+                    "(no active tasks/photos to cancel)", at)
+    ctx.backend(f"[AI][Cancel] PROCESSED user={user.id} client_cancel_id={client_cancel_id} "
+                f"cancelled_tasks={cancelled_tasks} updated_photos={len(updated_ids)}", at)
+    ctx.event("cancel", at, event_id=event.id, noop=noop, updated_photos=len(updated_ids),
+              photo_ids=updated_ids, meal_id=meal.id if meal else None)
+    return 200, _response(event, "Cancel processed" if not noop else "Nothing to cancel")
+
+
+def _response(event: CancelEvent, message: str) -> dict[str, Any]:
+    return {"status": "ok", "cancel_received": True, "cancelled_tasks": event.cancelled_tasks,
+            "updated_photos": event.updated_photos, "noop": event.noop, "message": message}
