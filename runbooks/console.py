@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO, Any
 
 from rich.console import Console
@@ -31,11 +32,31 @@ class Out:
         self.prefix_targets = prefix_targets
         self._lock = threading.Lock()
         self._last_stream_nl = True
+        # Recorders (e.g. a run's transcript.cast) get every text written: (target, text, style).
+        self.listeners: list[Callable[[str | None, str, str | None], None]] = []
+
+    def add_listener(self, fn: Callable[[str | None, str, str | None], None]) -> None:
+        with self._lock:
+            self.listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[str | None, str, str | None], None]) -> None:
+        with self._lock:
+            if fn in self.listeners:
+                self.listeners.remove(fn)
+
+    def _tell(self, target: str | None, text: str, style: str | None = None) -> None:
+        """Call under self._lock. A failing recorder never disturbs the run."""
+        for fn in self.listeners:
+            try:
+                fn(target, text, style)
+            except Exception:  # noqa: BLE001
+                pass
 
     # -- low level ---------------------------------------------------------------------
     def line(self, text: str, style: str | None = None, target: str | None = None) -> None:
         with self._lock:
             pre = f"[{target}] " if (self.prefix_targets and target) else ""
+            self._tell(target, text + "\n", style)
             if self.fancy:
                 self.rich.print(escape(pre) + (f"[{style}]{escape(text)}[/]" if style else escape(text)))
             else:
@@ -65,6 +86,7 @@ class Out:
 
     def output(self, target: str, stream: str, text: str) -> None:
         with self._lock:
+            self._tell(target, text)
             self.stream.write(text)
             self.stream.flush()
 
@@ -89,6 +111,7 @@ class Out:
 
         With `timeout`, raise TimeoutError when no full line arrived in time."""
         with self._lock:
+            self._tell(None, prompt, "bold yellow")
             if self.fancy:
                 self.rich.print(f"[bold yellow]{escape(prompt)}[/]", end="")
             else:
