@@ -21,7 +21,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .commands import Command
@@ -47,6 +47,9 @@ from .playbook import Playbook
 from .redact import Redactor
 from .steps.base import Step, StepContext, get_kind
 from .transcript import Transcript, iso, utcnow
+
+if TYPE_CHECKING:
+    from .transcripts.cast import CastWriter
 
 DEFAULT_TIMEOUT = 300.0
 MAX_RECORDED_OUTPUT = 2_000_000  # chars per stream kept in events.jsonl
@@ -160,6 +163,7 @@ class Runner:
         self.remote_commands = 0
         self._armed = False  # a Confirm was granted for the current step
         self._cannot_run: list[str] = []
+        self.cast: CastWriter | None = None  # transcript.cast, fed by the console
 
     # ------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -168,6 +172,7 @@ class Runner:
         steps = steps_to_run(self.playbook, self.options)
         self.transcript = Transcript(self.options.transcript_dir, self.task, self.target.name, self.redactor, started)
         tr = self.transcript
+        self.cast = self._open_cast(tr)
         variables = base_vars(self.target, self.options, self.playbook)
         tr.emit(
             "run_started", playbook=self.task, playbook_file=self.playbook.source, target=self.target.name,
@@ -245,12 +250,27 @@ class Runner:
                 remote_commands=self.remote_commands, resume=resume,
                 steps=[s.to_dict() for s in self.steps])
         tr.close()
+        if self.cast is not None:
+            self.out.remove_listener(self.cast.on_text)
+            self.cast.close(f"VERDICT {verdict.upper()} (exit {exit_code})" + (f": {message}" if message else ""))
         tr.render_markdown()
         return RunResult(
             playbook=self.task, target=self.target.name, started_at=iso(started), finished_at=iso(finished),
             verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,
             transcript=str(tr.md_path), message=self.redactor.text(message), facts=self.facts, resume=resume,
         )
+
+    def _open_cast(self, tr: Transcript) -> CastWriter | None:
+        """transcript.cast next to events.jsonl: this run's own terminal output (asciicast v2)."""
+        from .transcripts.cast import FILENAME, CastWriter
+
+        try:
+            cast = CastWriter(tr.dir / FILENAME, self.target.name, f"{self.task} on {self.target.name}",
+                              self.redactor, solo=not self.out.prefix_targets)
+        except OSError:
+            return None
+        self.out.add_listener(cast.on_text)
+        return cast
 
     def _resume_hint(self) -> str | None:
         current = self._current_step
@@ -289,6 +309,8 @@ class Runner:
         assert self.transcript is not None
         tr = self.transcript
         self._current_step = step.name
+        if self.cast is not None:
+            self.cast.marker(step.name)
         self._armed = False
         start = time.monotonic()
         if step.when:
