@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import containers, project_repo
-from .paths import (BACKEND_DIR, INIT_DATA_ENV, PACKAGE_ROOT, STATE_ENV, SandboxConfig, StatePaths,
-                    default_state_dir)
+from .paths import BACKEND_DIR, INIT_DATA_ENV, PACKAGE_ROOT, STATE_ENV, SandboxConfig, StatePaths, default_state_dir
 from .timefmt import utcnow
 
 SHIM = '''#!{python}
@@ -120,14 +119,17 @@ class Sandbox:
         tmp.chmod(0o755)
         os.replace(tmp, self.paths.docker)
 
-    def up(self, ssh: bool = False, seed: bool | int = False, timeout: float = 30.0) -> dict[str, Any]:
-        """Idempotent. ``seed``: generate a healthy day (True: 200 meals, or that many)."""
-        fresh = not self.initialized()
-        if fresh:
+    def create(self, seed: bool | int = False) -> None:
+        """State only (DB, logs, containers, repo, docker shim), no background process."""
+        if not self.initialized():
             self._init_state()
             if seed:
                 self.traffic(seed=24, meals=200 if seed is True else int(seed))
         self._write_shim()
+
+    def up(self, ssh: bool = False, seed: bool | int = False, timeout: float = 30.0) -> dict[str, Any]:
+        """Idempotent. ``seed``: generate a healthy day (True: 200 meals, or that many)."""
+        self.create(seed)
         if not self.is_up():
             self._start_server(timeout)
         if ssh:
@@ -164,7 +166,7 @@ class Sandbox:
         except ImportError as e:
             raise SandboxError("runbooks.sshd is not available; cannot serve the sandbox over SSH") from e
         srv = SshServer.start(p.ssh_dir, path_prepend=str(p.bin_dir))
-        target = srv.target(**self._target_fields())
+        target = srv.target(**self.target_fields())
         target.setdefault("env", {})
         target["env"] = {**target.get("env", {}), STATE_ENV: str(p.root)}
         p.ssh_json.write_text(json.dumps({"pid": srv.pid, "target": target}, indent=2))
@@ -278,20 +280,20 @@ class Sandbox:
         return truth.ground_truth(self.paths)
 
     # ------------------------------------------------------------ as a target
-    def _target_fields(self) -> dict[str, Any]:
+    def target_fields(self) -> dict[str, Any]:
         c = self.config
         return {
             "project_dir": str(self.paths.project),
             "containers": {"backend": c.backend_container, "worker": c.worker_container},
             "compose_services": {"backend": c.backend_service, "worker": c.worker_service},
-            "api": {"base_url": self.base_url, "headers": {"X-Telegram-Init-Data": "${%s}" % INIT_DATA_ENV}},
+            "api": {"base_url": self.base_url, "headers": {"X-Telegram-Init-Data": f"${{{INIT_DATA_ENV}}}"}},
             "role": "sandbox", "confirm": "yes",
         }
 
     def target(self) -> dict[str, Any]:
         path = os.environ.get("PATH", "")
         rest = os.pathsep.join(x for x in path.split(os.pathsep) if x and x != str(self.paths.bin_dir))
-        return {"transport": "local", **self._target_fields(),
+        return {"transport": "local", **self.target_fields(),
                 "env": {"PATH": f"{self.paths.bin_dir}{os.pathsep}{rest}", STATE_ENV: str(self.paths.root)}}
 
     def export_init_data(self) -> None:

@@ -102,7 +102,7 @@ def cmd_logs(p: Project, argv: list[str]) -> int:
     for c in cs:
         prefix = "" if opts.get("no_prefix") else f"{(c['service'] + '-1').ljust(width)}  | "
         records = read_records(p.paths.log_file(c["name"]), tail, since, until)
-        streams.append(((r.stamp, prefix, r) for r in records))
+        streams.append((r.stamp, prefix, r) for r in records)
     stdout = sys.stdout.buffer
     ts = bool(opts.get("timestamps"))
     for _, prefix, r in heapq.merge(*streams, key=lambda t: t[0]):
@@ -162,7 +162,7 @@ def _build(p: Project, services: list[str]) -> int:
                     "------\n > [4/6] RUN pip install --no-cache-dir -r requirements.txt:\n"
                     "ERROR: Could not find a version that satisfies the requirement celery==5.4.1 (from versions: none)\n"
                     "ERROR: No matching distribution found for celery==5.4.1\n------\n")
-                return fail(f'failed to solve: process "/bin/sh -c pip install --no-cache-dir -r requirements.txt" '
+                return fail('failed to solve: process "/bin/sh -c pip install --no-cache-dir -r requirements.txt" '
                             "did not complete successfully: exit code: 1", 1)
         err(f" => [{s}] exporting to image  0.3s\n => => naming to docker.io/library/{p.name}-{s}  0.0s\n")
     return 0

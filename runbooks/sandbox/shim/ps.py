@@ -117,7 +117,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def ps(paths: StatePaths, argv: list[str]) -> int:
     opts, pos = parse(PS_SPEC, argv)
     if pos:
-        return fail(f'"docker ps" accepts no arguments.\nSee \'docker ps --help\'.\n\nUsage:  docker ps [OPTIONS]')
+        return fail('"docker ps" accepts no arguments.\nSee \'docker ps --help\'.\n\nUsage:  docker ps [OPTIONS]')
     cs = list(containers.load(paths).values())
     if not opts.get("all"):
         cs = [c for c in cs if c["status"] == "running"]

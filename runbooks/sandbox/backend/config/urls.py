@@ -1,7 +1,6 @@
-from django.urls import path
-
 from apps.ai import views as ai_views
 from apps.nutrition import views as nutrition_views
+from django.urls import path
 
 urlpatterns = [
     path("api/v1/meals/", nutrition_views.meals),

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.nutrition.auth import json_body, telegram_auth
-from apps.nutrition.models import Meal, MealPhoto
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+
+from apps.nutrition.auth import json_body, telegram_auth
+from apps.nutrition.models import Meal, MealPhoto
 
 OUTCOMES = ("success", "fail", "hang")
 
