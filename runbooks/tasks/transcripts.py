@@ -1,0 +1,29 @@
+"""`inv transcripts.verify DIR` and `inv transcripts.timeline`: tools over recorded runs."""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+
+from .core import COMMON_HELP, finish
+
+
+@task(help={"path": "a run folder (with events.jsonl), or a transcripts directory to check every run in it",
+            "json": COMMON_HELP["json"]})
+def verify(c, path, json=False):
+    """Check the hash chain of events.jsonl: exit 0 intact, 1 truncated (events missing at the end), 2 modified."""
+    from ..transcripts.cli import verify as run
+
+    finish(run(path, json))
+
+
+@task(help={"since": "only runs started within this window (24h, 2d, 90m or an RFC 3339 time; default: all)",
+            "transcript_dir": COMMON_HELP["transcript_dir"],
+            "out": "write the Markdown to this file (default: print it); links are relative to the file"})
+def timeline(c, since=None, transcript_dir=None, out=None):
+    """Merge the runs in a transcripts directory into one UTC timeline table (Markdown) for a postmortem."""
+    from ..transcripts.cli import timeline as run
+
+    finish(run(since, transcript_dir, out))
+
+
+collection = Collection("transcripts", verify, timeline)

@@ -1,0 +1,62 @@
+"""Bodies of `inv transcripts.verify` and `inv transcripts.timeline` (the task module stays
+import-light; this one may import the engine)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..console import Out
+from ..errors import CANNOT_RUN, RunbooksError
+from ..transcript import default_transcript_dir
+from .verify import verify_run
+
+_STYLE = {"intact": "green", "truncated": "bold yellow", "modified": "bold red"}
+
+
+def verify(path: str, as_json: bool = False) -> int:
+    """Exit 0 intact, 1 truncated, 2 modified (worst over the runs), 3 nothing to verify."""
+    out = Out(json_mode=as_json)
+    p = Path(path)
+    if (p / "events.jsonl").is_file() or p.name == "events.jsonl" and p.is_file():
+        dirs = [p if p.is_dir() else p.parent]
+    elif p.is_dir():
+        dirs = sorted(d for d in p.iterdir() if (d / "events.jsonl").is_file())
+    else:
+        dirs = []
+    if not dirs:
+        out.error(f"{path}: no run folder (a directory with events.jsonl) found")
+        return CANNOT_RUN
+    results = [verify_run(d) for d in dirs]
+    for r in results:
+        out.line(f"{r.status.upper():9} {r.run_dir}: {r.message}", _STYLE[r.status])
+        for d in r.details:
+            out.line(f"          note: {d}", "dim")
+    code = max(r.exit_code for r in results)
+    if as_json:
+        doc = {"verdict": {0: "intact", 1: "truncated", 2: "modified"}[code], "exit_code": code,
+               "runs": [r.to_dict() for r in results]}
+        sys.stdout.write(json.dumps(doc) + "\n")
+    return code
+
+
+def timeline(since: str | None, transcript_dir: str | None, out_file: str | None) -> int:
+    from .timeline import build
+
+    out = Out()
+    tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
+    try:
+        base = Path(out_file).resolve().parent if out_file else Path.cwd()
+        text, runs = build(tdir, since, link_base=base)
+    except RunbooksError as exc:
+        out.error(exc.message)
+        return exc.exit_code
+    if out_file:
+        Path(out_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_file).write_text(text, encoding="utf-8")
+        out.line(f"Timeline of {len(runs)} run(s) written to {out_file}", "dim")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0

@@ -1,0 +1,136 @@
+"""Tamper evidence for a run folder.
+
+Each line of `events.jsonl` carries `prev`, the SHA-256 of the previous line's bytes
+(GENESIS, 64 zeros, for the first), and `seq` counts from 1. `transcript.md` records the
+number of events and the SHA-256 of the last line, so a removed tail (or an edited last
+line, which no later `prev` covers) is detectable whenever the Markdown exists.
+
+Verdicts (and `inv transcripts.verify` exit codes):
+    intact     0  every link holds and the run recorded its end (run_finished)
+    truncated  1  events are missing at the END and nothing else is wrong: the last line
+                  was cut mid-write (crash, kill -9, full disk), or the chain is intact but
+                  stops before run_finished (killed run, or a removed tail), or the file
+                  has fewer events than transcript.md says
+    modified   2  an event was edited, inserted or removed before the end, or the last
+                  line does not match the hash recorded in transcript.md
+
+A crash can only cut the LAST line (events are appended and flushed one by one), so a
+partial last line is truncation, not tampering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..transcript import GENESIS
+
+EXIT = {"intact": 0, "truncated": 1, "modified": 2}
+# Written by templates/transcript.md.j2 (the "Integrity" line).
+MD_CHAIN = re.compile(r"events\.jsonl holds (\d+) events; SHA-256 of its last line: `([0-9a-f]{64})`")
+
+
+@dataclass
+class Verification:
+    run_dir: Path
+    status: str  # intact | modified | truncated
+    events: int  # complete, parseable lines read
+    message: str
+    seq: int | None = None  # the event the problem is at (modified) or the last good one (truncated)
+    last_hash: str = GENESIS
+    details: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT[self.status]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"run": str(self.run_dir), "status": self.status, "events": self.events, "seq": self.seq,
+                "message": self.message, "last_hash": self.last_hash, "details": self.details}
+
+
+def md_chain(md: Path) -> tuple[int, str] | None:
+    """(events, last line hash) as recorded in transcript.md, if it has them."""
+    try:
+        m = MD_CHAIN.search(md.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def _prev_of(raw: bytes) -> str | None:
+    try:
+        ev = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return ev.get("prev") if isinstance(ev, dict) else None
+
+
+def verify_run(run_dir: str | Path) -> Verification:
+    run = Path(run_dir)
+    path = run / "events.jsonl" if run.is_dir() else run
+    run = path.parent
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    cut = lines.pop()  # b"" when the file ends with a newline (every complete write does)
+    prev = GENESIS
+    last_seq = 0
+    finished = False
+    for n, raw in enumerate(lines, 1):
+        try:
+            ev = json.loads(raw.decode("utf-8"))
+            if not isinstance(ev, dict):
+                raise ValueError("not an object")
+        except (UnicodeDecodeError, ValueError) as exc:
+            return Verification(run, "modified", n - 1, f"line {n} is not a JSON event ({exc}): edited", last_seq + 1, prev)
+        seq = ev.get("seq")
+        if ev.get("prev") != prev:
+            if isinstance(seq, int) and seq > last_seq + 1:
+                gone = f"{last_seq + 1}" if seq == last_seq + 2 else f"{last_seq + 1}-{seq - 1}"
+                msg = f"event(s) {gone} removed: event {seq} does not link to event {last_seq}"
+                return Verification(run, "modified", n - 1, msg, last_seq + 1, prev)
+            if n == 1:
+                msg = f"event {seq} should be the first (prev = GENESIS) but links elsewhere: edited or head removed"
+                return Verification(run, "modified", 0, msg, seq if isinstance(seq, int) else 1, prev)
+            # Either the previous line changed (this line intact: the next one still links to
+            # it) or this line's own `prev` changed (then the next link breaks too).
+            nxt = _prev_of(lines[n]) if n < len(lines) else None
+            this_intact = nxt is None or nxt == hashlib.sha256(raw).hexdigest()
+            if seq == last_seq + 1 and this_intact:
+                msg = f"event {last_seq} was modified: its SHA-256 is not what event {seq} recorded"
+                return Verification(run, "modified", n - 1, msg, last_seq, prev)
+            return Verification(run, "modified", n - 1, f"event {seq} was modified (its prev link changed)", seq, prev)
+        if seq != last_seq + 1:
+            return Verification(run, "modified", n - 1, f"line {n} has seq {seq}, expected {last_seq + 1}: edited",
+                                seq if isinstance(seq, int) else n, prev)
+        last_seq = seq
+        prev = hashlib.sha256(raw).hexdigest()
+        finished = ev.get("type") == "run_finished"
+    recorded = md_chain(run / "transcript.md")
+    if recorded is not None:
+        want_n, want_hash = recorded
+        if last_seq > want_n:
+            return Verification(run, "modified", last_seq,
+                                f"{last_seq - want_n} event(s) appended after the run ended (transcript.md says {want_n})",
+                                want_n + 1, prev)
+        if last_seq == want_n and prev != want_hash:
+            return Verification(run, "modified", last_seq,
+                                f"event {last_seq} (the last) was modified: its SHA-256 differs from transcript.md's",
+                                last_seq, prev)
+    if cut:
+        return Verification(run, "truncated", last_seq,
+                            f"the last line was cut mid-write ({len(cut)} bytes, no newline) after event {last_seq}: "
+                            "crash or kill while writing; everything before it is intact", last_seq, prev)
+    if recorded is not None and last_seq < recorded[0]:
+        return Verification(run, "truncated", last_seq,
+                            f"events {last_seq + 1}-{recorded[0]} are missing at the end (transcript.md records {recorded[0]})",
+                            last_seq, prev)
+    if not finished:
+        return Verification(run, "truncated", last_seq,
+                            f"the chain is intact but ends at event {last_seq} without run_finished: the run was killed "
+                            "or the tail was removed", last_seq, prev)
+    details = [] if recorded is not None else ["no transcript.md chain record: an edit to the last event would go unnoticed"]
+    return Verification(run, "intact", last_seq, f"{last_seq} events, chain intact, run finished", None, prev, details)
