@@ -63,8 +63,9 @@ def r_cancelled_photo(facts: Facts, s: Settings) -> Finding:
         n += leaked["CANCELLED"]["count"]
         ev += [{"kind": "photo_with_items", **p} for p in leaked["CANCELLED"]["sample"]]
     if meals is not None:
-        n += meals["count"]
-        ev += [{"kind": "meal_items_without_success_photo", **m} for m in meals["sample"]]
+        part = meals.get("with_cancelled", meals)
+        n += part["count"]
+        ev += [{"kind": "meal_items_without_success_photo", **m} for m in part["sample"]]
     partial = "; ".join(w for w in (why if leaked is None else None, why2 if meals is None else None) if w)
     f = alert_or_ok("cancelled_photo_with_results", s, n, ev, threshold="any", ok_reason=partial)
     f.reason = f.reason or partial
@@ -72,11 +73,16 @@ def r_cancelled_photo(facts: Facts, s: Settings) -> Finding:
 
 
 def r_failed_photo(facts: Facts, s: Settings) -> Finding:
+    """FAILED photos with items, and meals with FoodItems whose photos are all FAILED."""
     leaked, why = _db_part(facts, "leaked_photos")
+    meals, _ = _db_part(facts, "meals_items_without_success")
     if leaked is None:
         return make("failed_photo_with_results", s, "skipped", reason=why or "")
-    return alert_or_ok("failed_photo_with_results", s, leaked["FAILED"]["count"],
-                       [{"kind": "photo_with_items", **p} for p in leaked["FAILED"]["sample"]], threshold="any")
+    failed_only = (meals or {}).get("failed_only", {"count": 0, "sample": []})
+    ev = [{"kind": "photo_with_items", **p} for p in leaked["FAILED"]["sample"]]
+    ev += [{"kind": "meal_items_without_success_photo", **m} for m in failed_only["sample"]]
+    return alert_or_ok("failed_photo_with_results", s, leaked["FAILED"]["count"] + failed_only["count"], ev,
+                       threshold="any")
 
 
 def _api_state(facts: Facts) -> tuple[Mapping[str, Any] | None, str]:

@@ -113,6 +113,8 @@ def test_facts_from_known_rows(seeded: tuple[Path, dict[str, int]]) -> None:
     assert [p["photo_id"] for p in r["leaked_photos"]["FAILED"]["sample"]] == [ids["p_failed_leak"]]
     assert [m["meal_id"] for m in r["meals_items_without_success"]["sample"]] == [ids["meal_b"]]
     assert r["meals_items_without_success"]["sample"][0]["photo_statuses"] == ["CANCELLED", "FAILED"]
+    assert r["meals_items_without_success"]["with_cancelled"]["count"] == 1
+    assert r["meals_items_without_success"]["failed_only"]["count"] == 0
     stuck = {p["photo_id"] for p in r["stuck_photos"]["sample"]}
     assert stuck == {ids["p_stuck"], ids["p_stale"]} and r["stuck_photos"]["processing_only_count"] == 1
     meals = {m["meal_id"]: m["reason"] for m in r["stuck_meals"]["sample"]}

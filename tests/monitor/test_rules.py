@@ -59,7 +59,10 @@ def test_cancelled_photo_with_results_counts_photos_and_meals() -> None:
         leaked_photos={"CANCELLED": {"count": 2, "sample": [{"photo_id": 5, "meal_id": 1, "status": "CANCELLED", "items": 2},
                                                              {"photo_id": 6, "meal_id": 1, "status": "CANCELLED", "items": 1}]},
                        "FAILED": {"count": 1, "sample": [{"photo_id": 9, "meal_id": 2, "status": "FAILED", "items": 1}]}},
-        meals_items_without_success={"count": 1, "sample": [{"meal_id": 3, "food_items": 2, "photo_statuses": ["CANCELLED"]}]},
+        meals_items_without_success={
+            "count": 2, "sample": [],
+            "with_cancelled": {"count": 1, "sample": [{"meal_id": 3, "food_items": 2, "photo_statuses": ["CANCELLED"]}]},
+            "failed_only": {"count": 1, "sample": [{"meal_id": 4, "food_items": 1, "photo_statuses": ["FAILED"]}]}},
     )
     f = by_id(evaluate(facts, ALL, S, {})[0])
     c = f["cancelled_photo_with_results"]
@@ -67,7 +70,8 @@ def test_cancelled_photo_with_results_counts_photos_and_meals() -> None:
     assert [e.get("photo_id") for e in c.evidence] == [5, 6, None] and c.evidence[2]["meal_id"] == 3
     assert "rollback" in c.action
     fp = f["failed_photo_with_results"]
-    assert (fp.status, fp.severity, fp.count, fp.evidence[0]["photo_id"]) == ("alert", "P1", 1, 9)
+    assert (fp.status, fp.severity, fp.count, fp.evidence[0]["photo_id"]) == ("alert", "P1", 2, 9)
+    assert fp.evidence[1]["meal_id"] == 4
 
 
 def test_api_leaks_from_api_and_serializer() -> None:
