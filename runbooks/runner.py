@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .commands import Command
 from .conditions import evaluate
-from .config import Target
+from .config import ApiConfig, Target
 from .connectors import Connector, connect
 from .console import Out
 from .errors import CANNOT_RUN, Aborted, ConnectError, InputError, RunbooksError
@@ -234,6 +234,7 @@ class Runner:
         except RunbooksError as exc:
             verdict, message = ("aborted" if exc.exit_code == 4 else "error"), exc.message
             tr.emit("error", message=message, exit_code=exc.exit_code)
+            self.out.error(self.redactor.text(message))
         if verdict == "ok":
             alerts = [f for f in self.findings if f.status == "alert"]
             if any(f.severity == "P0" for f in alerts):
@@ -410,8 +411,10 @@ class Runner:
 
     def _http(self, step: Step, req: HttpRequest) -> HttpResponse:
         assert self.transcript is not None
-        headers, missing = self.target.api.resolved_headers()
-        headers = {**headers, **req.headers}
+        # The target's configured headers plus the request's own; ${VAR} references in
+        # either are resolved here, at the last moment, and every value becomes a secret.
+        merged = ApiConfig(headers={**self.target.api.headers, **req.headers})
+        headers, missing = merged.resolved_headers()
         self.redactor.add(headers.values())
         if missing:
             resp = HttpResponse(0, {}, b"", 0.0, error=f"credentials not set: ${{{'}, ${'.join(missing)}}}")

@@ -9,9 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.fixtures.sshd"] + (
-    ["tests.fixtures.sandbox"] if (ROOT / "tests" / "fixtures" / "sandbox.py").exists() else []
-)
+pytest_plugins = ["tests.fixtures.sshd", "tests.fixtures.sandbox"]
 
 
 @pytest.fixture(autouse=True)

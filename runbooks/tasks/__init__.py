@@ -27,5 +27,6 @@ for _mod in ("monitor", "rollback", "predeploy", "report", "sandbox", "transcrip
         continue
     for t in getattr(m, "tasks", []):
         ns.add_task(t)
-    if getattr(m, "collection", None) is not None:
-        ns.add_collection(m.collection)
+    sub = getattr(m, "collection", None) or getattr(m, "ns", None)
+    if sub is not None:
+        ns.add_collection(sub)
