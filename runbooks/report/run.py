@@ -1,0 +1,115 @@
+"""The body of `inv report`: one fresh monitor run (the P0 checks plus the race guard
+anomaly rule), earlier runs and history of the window, the criteria, report.md."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..app import build_redactor
+from ..config import load_config
+from ..console import Out
+from ..errors import InputError, RunbooksError
+from ..model import RunResult
+from ..playbook import load_playbook
+from ..render import render_template
+from ..runner import RunOptions, _runbooks_commit, run_playbook
+from ..transcript import default_transcript_dir, iso, read_events, utcnow
+from ..transcripts.runs import window_start
+from .criteria import FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
+from .sources import earlier_alerts, history_rows, rel
+
+EXTRA_CHECKS = ("race_guard_spike",)  # the P0 run's checks plus what the criteria need
+
+
+def fresh_vars(since: str) -> dict[str, Any]:
+    from ..monitor.sections import needs_for, run_vars
+
+    v = run_vars("monitor.p0", since=since)
+    v["checks"] = list(v["checks"]) + [c for c in EXTRA_CHECKS if c not in v["checks"]]
+    v["needs"] = needs_for(v["checks"])
+    v["section"] = "report"
+    return v
+
+
+def _fresh(result: RunResult, link_base: Path) -> FreshRun:
+    md = Path(result.transcript)
+    seqs = {e.get("id"): e.get("seq") for e in read_events(md.parent / "events.jsonl") if e.get("type") == "finding"}
+    findings = {f.id: {**f.to_dict(), "seq": seqs.get(f.id)} for f in result.findings}
+    return FreshRun(findings, rel(md, link_base), result.verdict, result.message, result.started_at)
+
+
+def report(target: str | None, since: str, out_file: str | None, as_json: bool, transcript_dir: str | None,
+           argv: list[str] | None = None) -> int:
+    out = Out(json_mode=as_json)
+    argv = argv if argv is not None else sys.argv
+    try:
+        if not since:
+            raise InputError("--since: must not be empty (e.g. 24h)")
+        start = window_start(since)
+        config = load_config()
+        names = config.target_names(target)
+        if len(names) != 1:
+            raise InputError(f"report covers one target at a time; got {', '.join(names)}")
+        tgt = config.target(names[0])
+        redactor = build_redactor(config, [tgt])
+        playbook = load_playbook("monitor")
+        variables = fresh_vars(since)
+        tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
+        from ..monitor.history import history_path
+
+        hist_path = history_path(tdir)
+        # Read the history BEFORE the fresh run records itself into it.
+        hist, hist_problem = history_rows(hist_path, tgt.name, start)
+        opts = RunOptions(task="report", vars=variables, transcript_dir=tdir, argv=[redactor.text(a) for a in argv])
+    except RunbooksError as exc:
+        out.error(exc.message)
+        if as_json:
+            sys.stdout.write(json.dumps({"report": "success-criteria", "verdict": "error", "exit_code": exc.exit_code,
+                                         "message": exc.message, "criteria": []}) + "\n")
+        return exc.exit_code
+
+    result = run_playbook(playbook, tgt, opts, out, redactor)
+    run_dir = Path(result.transcript).parent
+    md_path = Path(out_file) if out_file else run_dir / "report.md"
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    base = md_path.resolve().parent
+    fresh = _fresh(result, base)
+    alerts, earlier_runs = earlier_alerts(tdir, tgt.name, since, run_dir, base)
+    outcomes = evaluate(fresh, alerts, hist)
+    code = exit_code(outcomes, result.verdict)
+    ctx = {
+        "target": tgt.name, "address": tgt.address, "role": tgt.role, "since": since,
+        "window_start": iso(start) if start else None, "generated": iso(utcnow()),
+        "operator": getpass.getuser(), "client_host": socket.gethostname(), "version": __version__,
+        "commit": _runbooks_commit(), "argv": " ".join(opts.argv), "fresh": fresh, "fresh_result": result, "fresh_dir": run_dir.name,
+        "outcomes": outcomes, "earlier_runs": [{"name": r.dir.name, "link": rel(r.dir / "transcript.md", base),
+                                                "ts": r.started.get("ts"), "playbook": r.playbook,
+                                                "verdict": (r.finished or {}).get("verdict", "not finished")}
+                                               for r in earlier_runs],
+        "history_count": len(hist), "history_problem": hist_problem, "history_path": str(hist_path),
+        "exit_code": code, "overall": overall(code),
+        "counts": {s: sum(1 for o in outcomes if o.status == s) for s in ("PASS", FAIL, UNKNOWN, MANUAL)},
+    }
+    text = redactor.text(render_template("report.md.j2", **ctx))
+    md_path.write_text(text, encoding="utf-8")
+
+    out.table(f"Success criteria (after {since}) on {tgt.name}", ["", "Criterion", "Result", "Why"],
+              [[o.icon, o.criterion.text, o.status, o.summary] for o in outcomes])
+    style = {0: "bold green", 1: "bold yellow", 2: "bold white on red"}.get(code, "bold red")
+    out.line(f"REPORT {overall(code)} (exit {code}) on {tgt.name}: {ctx['counts'][FAIL]} failed, "
+             f"{ctx['counts'][UNKNOWN]} unknown, {ctx['counts'][MANUAL]} to check by hand", style)
+    out.line(f"Report: {md_path}", "dim")
+    if as_json:
+        doc = {"report": "success-criteria", "target": tgt.name, "since": since, "generated_at": ctx["generated"],
+               "verdict": overall(code).lower().replace(" ", "_"), "exit_code": code, "report_file": str(md_path),
+               "criteria": [o.to_dict() for o in outcomes], "fresh_run": result.to_dict(),
+               "earlier_runs": ctx["earlier_runs"], "history_records": len(hist)}
+        sys.stdout.write(json.dumps(redactor.obj(doc), ensure_ascii=False, default=str) + "\n")
+        sys.stdout.flush()
+    return code
