@@ -59,13 +59,17 @@ def build_redactor(config: Config, targets: list[Target]) -> Redactor:
     return r
 
 
-def resolve(spec: TaskSpec) -> tuple[Config, list[Target], Playbook, Path]:
+def resolve_targets(spec_target: str | None, single: bool, task: str) -> tuple[Config, list[Target]]:
     config = load_config()
-    names = config.target_names(spec.target)
+    names = config.target_names(spec_target)
+    if len(names) > 1 and single:
+        raise InputError(f"{task} runs on one target at a time; got {', '.join(names)}")
+    return config, [config.target(n) for n in names]
+
+
+def resolve(spec: TaskSpec) -> tuple[Config, list[Target], Playbook, Path]:
     playbook = load_playbook(spec.playbook)
-    if len(names) > 1 and (spec.single_target or playbook.mutating):
-        raise InputError(f"{spec.task} changes the host and runs on one target at a time; got {', '.join(names)}")
-    targets = [config.target(n) for n in names]
+    config, targets = resolve_targets(spec.target, spec.single_target or playbook.mutating, spec.task)
     tdir = Path(spec.transcript_dir) if spec.transcript_dir else default_transcript_dir()
     return config, targets, playbook, tdir
 

@@ -160,7 +160,9 @@ def sandbox_target(ensure_up: bool = True) -> Target:
     state = sandbox.default_state_dir()
     if ensure_up:
         sandbox.ensure_up(state)
-    raw = sandbox.builtin_target(state)
+    raw = sandbox.builtin_target(state, start=ensure_up)
+    if not os.environ.get("RUNBOOKS_SANDBOX_INIT_DATA"):
+        sandbox.export_init_data(state)  # the target's API header refers to it; masked as a secret
     return parse_target(SANDBOX, raw, "built-in sandbox target")
 
 

@@ -82,6 +82,9 @@ class Out:
 
     def command(self, target: str, display: str, mutates: bool, dry_run: bool) -> None:
         tag = " (dry-run: not sent)" if dry_run and mutates else ""
+        lines = display.strip().splitlines() or [""]
+        if len(lines) > 3 and not mutates:  # long scripts: the transcript keeps them whole
+            display = "\n".join(lines[:2]) + f"\n    … (+{len(lines) - 2} lines in the transcript)"
         self.line(f"  $ {display}{tag}", "magenta" if mutates else "dim", target)
 
     def output(self, target: str, stream: str, text: str) -> None:
@@ -103,7 +106,7 @@ class Out:
     def step_finished(self, target: str, res: StepResult) -> None:
         style = _STATUS_STYLE.get(res.status, None)
         msg = f": {res.message}" if res.message else ""
-        self.line(f"  → {res.status.upper()} ({res.duration_s:.2f}s){msg}", style, target)
+        self.line(f"  → {res.name} {res.status.upper()} ({res.duration_s:.2f}s){msg}", style, target)
 
     # -- operator ------------------------------------------------------------------------
     def ask(self, prompt: str, timeout: float | None = None) -> str:

@@ -1,0 +1,111 @@
+"""`monitor.watch`: both containers' marker lines, live, over ONE channel.
+
+The two follows run on the host as one command (`( follow worker ) & ( follow backend ) &
+wait`), each line prefixed with its container's role, so a single SSH channel carries both
+and Ctrl-C (or --duration) kills both on the host. Lines are classified and counted as they
+arrive; every marker line is also an event in the transcript.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass
+
+from .. import __version__
+from ..commands import Raw, render
+from ..config import Target
+from ..connectors import connect
+from ..console import Out
+from ..errors import RunbooksError
+from ..redact import Redactor
+from ..transcript import Transcript, iso, utcnow
+from .watch import WatchCounters, follow_commands
+
+_TAG = "{ %s; } | awk -v p=%s '{ print p \"\\t\" $0; fflush() }'"
+
+
+def combined_follow(target: Target, tail: int) -> str:
+    cmds = follow_commands(dict(target.containers), tail)
+    roles = [r for r in ("worker", "backend") if r in target.containers]
+    parts = [_TAG % (c.render(), render("{{ r }}", {"r": role})) for c, role in zip(cmds, roles, strict=True)]
+    return " & ".join(f"( {p} )" for p in parts) + " & wait"
+
+
+@dataclass
+class WatchResult:
+    exit_code: int
+    transcript: str
+    summary: str
+
+
+def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: int = 50,
+          duration: float | None = None, argv: list[str] | None = None) -> WatchResult:
+    tr = Transcript(transcript_dir, "monitor.watch", target.name, redactor)
+    tr.emit("run_started", playbook="monitor.watch", target=target.name, address=target.address, role=target.role,
+            operator=getpass.getuser(), client_host=socket.gethostname(), argv=" ".join(argv or []),
+            version=__version__, commit=None, options={"tail": tail, "duration": duration}, steps=["follow"])
+    counters = WatchCounters()
+    buffers: dict[str, str] = {"stdout": "", "stderr": ""}
+    verdict, code, message = "ok", 0, ""
+
+    def on_output(stream: str, text: str) -> None:
+        buf = buffers[stream] + text
+        *lines, buffers[stream] = buf.split("\n")
+        for raw in lines:
+            role, sep, line = raw.partition("\t")
+            if not sep:
+                role, line = "host", raw
+            container = target.containers.get(role, role)
+            wl = counters.add(container, line)
+            if wl is None:
+                continue
+            tr.emit("watch_line", container=container, kind=wl.kind, docker_ts=wl.ts, text=wl.text)
+            out.line(f"{wl.ts or '':<30} {role:<7} {wl.kind:<22} {redactor.text(wl.text)}", wl.style if wl.style != "default" else None)
+
+    conn = None
+    try:
+        conn = connect(target)
+        tr.emit("connected", address=conn.description, host_key=conn.host_key_fingerprint, transport=target.transport)
+        tr.events[0]["host_key"] = conn.host_key_fingerprint
+        out.run_started("monitor.watch", target.name, conn.description, conn.host_key_fingerprint, False)
+        command = combined_follow(target, tail)
+        tr.emit("step_started", step="follow", kind="monitor.watch", description="follow both containers' marker lines")
+        tr.emit("command", step="follow", command=command, mutates=False, timeout=duration, dry_run=False)
+        out.command(target.name, command, False, False)
+        out.line(f"following {', '.join(target.containers.values())}; Ctrl-C to stop", "dim")
+        res = conn.run(command, timeout=duration or None, on_output=on_output, display=command)
+        for stream, rest in buffers.items():
+            if rest:
+                on_output(stream, "\n")
+        status = "ok" if (res.timed_out or res.exit_code == 0) else "failed"
+        if status == "failed":
+            verdict, code, message = "failed", 2, f"follow ended with exit {res.exit_code}: {res.stderr.strip()[-200:]}"
+        tr.emit("command_finished", step="follow", command=command, exit_code=res.exit_code,
+                duration_s=round(res.duration_s, 3), timed_out=False, timeout=duration, dry_run=False, mutates=False,
+                stdout="", stderr=res.stderr[-20000:])
+        tr.emit("step_finished", step="follow", status=status, duration_s=round(res.duration_s, 3),
+                message=f"ended after --duration {duration:g}s" if res.timed_out else message)
+    except KeyboardInterrupt:
+        verdict, code, message = "aborted", 4, "stopped by the operator (Ctrl-C)"
+        tr.emit("interrupted", message=message)
+        tr.emit("step_finished", step="follow", status="ok", duration_s=0, message=message)
+    except RunbooksError as exc:
+        verdict, code, message = "error", exc.exit_code, exc.message
+        tr.emit("error", message=message)
+        out.error(message)
+    finally:
+        if conn is not None:
+            conn.close()
+    summary = counters.summary()
+    metrics = {f"watch_{k}": v for k, v in counters.total.items()}
+    tr.emit("note", step="follow", text=f"counters: {summary}", level="info")
+    tr.emit("run_finished", verdict=verdict, exit_code=code, message=message, metrics=metrics, finished_at=iso(utcnow()))
+    tr.close()
+    tr.render_markdown()
+    out.line(f"counters: {summary}", "bold")
+    out.line(f"Transcript: {tr.md_path}", "dim")
+    return WatchResult(code, str(tr.md_path), summary)
+
+
+__all__ = ["watch", "combined_follow", "WatchResult", "Raw"]

@@ -1,0 +1,118 @@
+"""`inv monitor.*`: the checklist's production checks (one task per section), watch."""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+
+from .core import COMMON_HELP, finish
+
+MONITOR_HELP = {
+    **COMMON_HELP,
+    "since": "log/DB window, a docker --since value: 24h (default), 90m, 1h30m, or an RFC 3339 time",
+    "tail": "also cap each log scan at the last N lines (like the checklist's --tail 1000)",
+    "metrics_out": "also write the run's metrics in Prometheus text format to FILE (node_exporter textfile dir)",
+}
+
+
+def _run(name: str, target, since, tail, json, transcript_dir, metrics_out) -> int:
+    from ..app import TaskSpec, run_task
+    from ..console import Out
+    from ..errors import RunbooksError
+    from ..monitor import run_vars
+
+    task_name = f"monitor.{name}"
+    try:
+        variables = run_vars(task_name, since=since or "24h", tail=tail)
+    except RunbooksError as exc:
+        Out(json_mode=json).error(exc.message)
+        return exc.exit_code
+
+    def after(result, tgt, out) -> None:
+        if metrics_out:
+            from ..monitor.metrics import write_metrics
+
+            write_metrics(metrics_out, tgt.name, result.metrics, result.findings)
+            out.line(f"Metrics: {metrics_out}", "dim")
+
+    return run_task(TaskSpec(task=task_name, playbook="monitor", target=target, json=json,
+                             transcript_dir=transcript_dir, vars=variables, after=after))
+
+
+def _section_task(name: str, doc: str):
+    def body(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None):
+        finish(_run(name, target, since, tail, json, transcript_dir, metrics_out))
+
+    body.__name__ = name.replace("-", "_")
+    body.__doc__ = doc
+    return task(help=MONITOR_HELP)(body)
+
+
+@task(help={**MONITOR_HELP,
+            "every": "repeat the P0 checks every DURATION (e.g. 6h), each run with its own transcript",
+            "for_": "with --every: keep repeating for DURATION (e.g. 24h); without it, until Ctrl-C"})
+def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None, every=None, for_=None):
+    """Every P0 check of the checklist: a verdict in seconds (exit 2 on any P0 finding)."""
+    if every is None and for_ is None:
+        finish(_run("p0", target, since, tail, json, transcript_dir, metrics_out))
+        return
+    from ..console import Out
+    from ..errors import RunbooksError
+    from ..monitor.repeat import repeat
+    from ..monitor.schedule import run_times
+
+    out = Out(json_mode=json)
+    try:
+        from datetime import datetime, timezone
+
+        run_times(datetime.now(timezone.utc), every, for_)  # validate before the first run
+    except RunbooksError as exc:
+        out.error(exc.message)
+        finish(exc.exit_code)
+        return
+
+    def once() -> tuple[int, str, str]:
+        code = _run("p0", target, since, tail, json, transcript_dir, metrics_out)
+        verdict = {0: "ok", 1: "warn", 2: "p0", 3: "error", 4: "aborted"}.get(code, "?")
+        return code, verdict, ""
+
+    finish(repeat(once, every, for_, out))
+
+
+all_ = _section_task("all", "Every check of the checklist (sections 1-6, cheatsheet, anomaly rules).")
+race_guard = _section_task("race-guard", "Section 1: race guard triggers by state; spike vs baseline.")
+finalization = _section_task("finalization", "Section 2: finalized COMPLETE vs FAILED; FAILED ratio.")
+stuck = _section_task("stuck", "Section 3: photos PENDING/PROCESSING > 60 s; meals stuck in PROCESSING.")
+api = _section_task("api", "Sections 4-5: results on CANCELLED photos; non-SUCCESS photos / FAILED meals in the API.")
+cancel_events = _section_task("cancel-events", "Section 6: cancel endpoint logs and the CancelEvent table.")
+errors = _section_task("errors", "Exceptions and tracebacks near cancel and finalization, with context.")
+
+
+@task(help={"target": COMMON_HELP["target"], "transcript_dir": COMMON_HELP["transcript_dir"],
+            "tail": "lines of history to show first (default 50)",
+            "duration": "stop after SECONDS (default: until Ctrl-C)"})
+def watch(c, target=None, tail=50, duration=None, transcript_dir=None):
+    """Live follow of both containers' marker lines, coloured by kind, with running counters."""
+    import sys
+    from pathlib import Path
+
+    from ..app import build_redactor, resolve_targets
+    from ..console import Out
+    from ..errors import RunbooksError
+    from ..monitor.live import watch as live_watch
+    from ..transcript import default_transcript_dir
+
+    out = Out()
+    try:
+        config, targets = resolve_targets(target, single=True, task="monitor.watch")
+        res = live_watch(targets[0], out, build_redactor(config, targets),
+                         Path(transcript_dir) if transcript_dir else default_transcript_dir(), tail=int(tail),
+                         duration=float(duration) if duration else None, argv=sys.argv)
+    except RunbooksError as exc:
+        out.error(exc.message)
+        finish(exc.exit_code)
+        return
+    finish(res.exit_code)
+
+
+all_.__name__ = "all"
+collection = Collection("monitor", p0, all_, race_guard, finalization, stuck, api, cancel_events, errors, watch)
