@@ -1,0 +1,126 @@
+"""Every command the rollback sends, built in one place: the steps yield these and the
+plan renders the same values, so what the operator approves is what runs.
+
+All values go through the command renderer, which shell-quotes each `{{ value }}`.
+`v` is the run's variables (target config + the task's vars).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..commands import Command
+from . import lock
+
+# docker inspect template (a value, so the renderer quotes it for the shell)
+STATE_FMT = "{{.Name}}|{{.State.Status}}|{{.State.Running}}|{{.RestartCount}}|{{.State.ExitCode}}|{{.State.StartedAt}}"
+
+PROBE = r"""
+rb() { n=$1; shift; o=$("$@" 2>&1); c=$?; printf '@@rb %s %s\n%s\n' "$n" "$c" "$o"; }
+rb project_dir test -d {{ d }}
+rb commit git -C {{ d }} rev-parse --verify --quiet {{ commit_ref }}
+rb subject git -C {{ d }} log -1 --format=%s {{ commit_ref }}
+rb head git -C {{ d }} rev-parse HEAD
+rb head_body git -C {{ d }} log -1 --format=%B HEAD
+rb ancestor git -C {{ d }} merge-base --is-ancestor {{ commit_ref }} HEAD
+rb dirty git -C {{ d }} status --porcelain --untracked-files=no
+rb identity git -C {{ d }} config user.email
+rb lock cat {{ owner_file }}
+rb containers docker inspect --format {{ fmt }} {{ backend }} {{ worker }}
+{% if reset_ref %}
+rb reset git -C {{ d }} rev-parse --verify --quiet {{ reset_ref }}
+rb reset_ancestor git -C {{ d }} merge-base --is-ancestor {{ reset_ref }} HEAD
+rb reset_keeps git -C {{ d }} merge-base --is-ancestor {{ commit_ref }} {{ reset_ref }}
+rb discarded git -C {{ d }} log --oneline {{ reset_range }}
+{% endif %}
+"""
+
+
+def probe(v: dict[str, Any]) -> Command:
+    reset = v.get("reset_to")
+    return Command(template=PROBE, label="preflight probe (read-only)", timeout=60, vars={
+        "d": v["project_dir"], "commit_ref": f"{v['commit']}^{{commit}}", "fmt": STATE_FMT,
+        "backend": v["backend"], "worker": v["worker"], "owner_file": lock.lock_dir(v["project_dir"]) + "/owner",
+        "reset_ref": f"{reset}^{{commit}}" if reset else "", "reset_range": f"{reset}..HEAD" if reset else "",
+    })
+
+
+def container_states(v: dict[str, Any]) -> Command:
+    return Command(template="docker inspect --format {{ fmt }} {{ names }}", timeout=60,
+                   vars={"fmt": STATE_FMT, "names": [v["backend"], v["worker"]]}, label="container states")
+
+
+def worker_state(v: dict[str, Any]) -> Command:
+    return Command(template="docker inspect --format {{ fmt }} {{ worker }}", timeout=60,
+                   vars={"fmt": STATE_FMT, "worker": v["worker"]}, label="worker state")
+
+
+def stop_worker(v: dict[str, Any]) -> Command:
+    return Command(template="cd {{ d }} && docker compose stop {{ service }}", mutates=True, timeout=180,
+                   vars={"d": v["project_dir"], "service": v["compose_services"]["worker"]},
+                   label="stop the worker service")
+
+
+def head(v: dict[str, Any]) -> Command:
+    # %H, a NUL-free separator line, then the full message body
+    return Command(template="git -C {{ d }} log -1 --format=%H%n--body--%n%B HEAD", timeout=30,
+                   vars={"d": v["project_dir"]}, label="HEAD and its message")
+
+
+def revert(v: dict[str, Any], full_sha: str, identity: tuple[str, str] | None) -> Command:
+    tpl = ("git -C {{ d }}{% if name %} -c {{ 'user.name=' ~ name }} -c {{ 'user.email=' ~ email }}{% endif %}"
+           " revert --no-edit {{ sha }}")
+    name, email = identity or ("", "")
+    return Command(template=tpl, mutates=True, timeout=120, label="git revert",
+                   vars={"d": v["project_dir"], "sha": full_sha, "name": name, "email": email})
+
+
+def revert_abort(v: dict[str, Any]) -> Command:
+    return Command(template="git -C {{ d }} revert --abort", mutates=True, timeout=60,
+                   vars={"d": v["project_dir"]}, label="abort the failed revert (restore the tree)")
+
+
+def reset_hard(v: dict[str, Any], full_sha: str) -> Command:
+    return Command(template="git -C {{ d }} reset --hard {{ sha }}", mutates=True, timeout=120,
+                   vars={"d": v["project_dir"], "sha": full_sha}, label="git reset --hard")
+
+
+def rebuild(v: dict[str, Any]) -> Command:
+    svc = v["compose_services"]
+    return Command(template="cd {{ d }} && docker compose up -d --build --force-recreate {{ backend }} {{ worker }}",
+                   mutates=True, timeout=float(v.get("rebuild_timeout") or 1800), stream=True,
+                   vars={"d": v["project_dir"], "backend": svc["backend"], "worker": svc["worker"]},
+                   label="rebuild and recreate backend + worker")
+
+
+WORKER_READY = ("i=0; while [ $i -lt {{ tries }} ]; do docker logs --tail 300 {{ worker }} 2>&1 | grep -q {{ pattern }} "
+                "&& { echo 'RUNBOOKS_WORKER ready'; exit 0; }; i=$((i+1)); sleep 1; done; "
+                "echo 'RUNBOOKS_WORKER not-ready'; exit 1")
+
+
+def worker_ready(v: dict[str, Any]) -> Command:
+    """Poll (on the host, with a deadline) the new worker's log for Celery's `ready.` line."""
+    return Command(template=WORKER_READY, timeout=float(v.get("worker_ready_s") or 60) + 30,
+                   vars={"worker": v["worker"], "pattern": r"celery@.* ready\.",
+                         "tries": int(v.get("worker_ready_s") or 60)}, label="wait for the worker's ready line")
+
+
+def identity_for(v: dict[str, Any]) -> tuple[str, str]:
+    """Committer identity when the host's git has none: the operator, via runbooks."""
+    return (f"{v.get('operator') or 'operator'} (runbooks rollback)",
+            f"{v.get('operator') or 'operator'}@{v.get('client_host') or 'runbooks'}")
+
+
+def parse_states(text: str) -> dict[str, dict[str, Any]]:
+    """`docker inspect --format STATE_FMT` lines -> {name: {status, running, restarts, exit_code, started_at}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for line in (text or "").splitlines():
+        parts = line.strip().split("|")
+        if len(parts) != 6:
+            continue
+        name, status, running, restarts, code, started = parts
+        out[name.lstrip("/")] = {"status": status, "running": running == "true",
+                                 "restarts": int(restarts) if restarts.isdigit() else restarts,
+                                 "exit_code": int(code) if code.lstrip("-").isdigit() else code,
+                                 "started_at": started}
+    return out
