@@ -59,8 +59,6 @@ def predeploy(c, target=None, scenario=None, yes=False, drive=False, allow_prod=
     spec.single_target = True
     spec.validate = validate
     spec.after = _after
-    opts = ["--drive"] if drive else []
-    spec.resume = "inv predeploy " + " ".join([f"--target {target}" if target else "", *opts, "--start-at {step}"]).strip()
     finish(run_task(spec))
 
 
