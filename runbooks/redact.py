@@ -15,10 +15,10 @@ from typing import Any
 MASK = "***"
 
 _PATTERNS = [
-    re.compile(r"(?i)(authorization\s*[:=]\s*)(?:bearer|basic|token)?\s*[^\s'\"]+"),
+    re.compile(r"(?i)(authorization\s*[:=]\s*)(?!\*\*\*)(?:bearer|basic|token)?\s*(?!\*\*\*)[^\s'\"`]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)(x-telegram-init-data\s*[:=]\s*)[^\s'\"]+"),
-    re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd)[\"']?\s*[:=]\s*[\"']?)[^\s'\"&,}]{4,}"),
+    re.compile(r"(?i)(x-telegram-init-data\s*[:=]\s*)(?!\*\*\*)[^\s'\"`]+"),
+    re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd)[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s'\"&,}`]{4,}"),
     re.compile(r"(?i)((?:^|[?&\s])hash=)[0-9a-f]{32,}"),
     re.compile(r"(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
 ]
