@@ -29,8 +29,8 @@ class Baseline:
 
 Baselines = Mapping[str, Baseline]
 # metrics the anomaly rules compare (stored for every run by history.py)
-BASELINE_METRICS = ("race_guard_rate", "cancel_events_noop_ratio", "photos_cancelled", "photos_failed", "dau",
-                    "processing_time_median_s", "cancel_rate")
+BASELINE_METRICS = ("race_guard_rate", "cancel_events_noop_ratio", "cancel_events_noop", "photos_cancelled",
+                    "photos_failed", "dau", "processing_time_median_s", "cancel_rate")
 
 
 def _make(rule_id: str, s: "Settings", status: str, count: int = 0, evidence: list[dict[str, Any]] | None = None,
@@ -84,8 +84,20 @@ def race_guard_spike(facts: Mapping[str, Any], s: "Settings", m: "Metrics", base
 
 
 def cancel_noop_spike(facts: Mapping[str, Any], s: "Settings", m: "Metrics", bases: Baselines) -> Finding:
+    """Noop rate x2: the noop share doubling, or noop cancels per window doubling while the
+    share rises. The share alone cannot double from a baseline above 50%, so a real spike on
+    a day that already had many noops would go unseen."""
     lines = ((facts.get("backend_logs") or {}).get("cancel") or {}).get("NOOP", [])
-    return _spike("cancel_noop_spike", "cancel_events_noop_ratio", "cancel_events_noop", lines, s, m, bases)
+    share = _spike("cancel_noop_spike", "cancel_events_noop_ratio", "cancel_events_noop", lines, s, m, bases)
+    if share.status != "ok":
+        return share
+    count = _spike("cancel_noop_spike", "cancel_events_noop", "cancel_events_noop", lines, s, m, bases)
+    base_share = bases["cancel_events_noop_ratio"].median
+    cur_share = m.get("cancel_events_noop_ratio")
+    if count.status == "alert" and cur_share is not None and base_share is not None and cur_share > base_share:
+        count.threshold = share.threshold + f"; or {count.threshold} with a rising share"
+        return count
+    return share
 
 
 def cancelled_growth_stable_dau(facts: Mapping[str, Any], s: "Settings", m: "Metrics", bases: Baselines) -> Finding:

@@ -58,14 +58,11 @@ def r_cancelled_photo(facts: Facts, s: Settings) -> Finding:
     if leaked is None and meals is None:
         return make("cancelled_photo_with_results", s, "skipped", reason=f"{why}; {why2}")
     ev: list[dict[str, Any]] = []
-    n = 0
-    if leaked is not None:
-        n += leaked["CANCELLED"]["count"]
-        ev += [{"kind": "photo_with_items", **p} for p in leaked["CANCELLED"]["sample"]]
-    if meals is not None:
-        part = meals.get("with_cancelled", meals)
-        n += part["count"]
-        ev += [{"kind": "meal_items_without_success_photo", **m} for m in part["sample"]]
+    photo_part = leaked["CANCELLED"] if leaked is not None else {"count": 0, "sample": []}
+    meal_part = meals.get("with_cancelled", meals) if meals is not None else {"count": 0, "sample": []}
+    ev += [{"kind": "photo_with_items", **p} for p in photo_part["sample"]]
+    ev += [{"kind": "meal_items_without_success_photo", **m} for m in meal_part["sample"]]
+    n = _incidents(photo_part, meal_part)
     partial = "; ".join(w for w in (why if leaked is None else None, why2 if meals is None else None) if w)
     f = alert_or_ok("cancelled_photo_with_results", s, n, ev, threshold="any", ok_reason=partial)
     f.reason = f.reason or partial
@@ -81,8 +78,17 @@ def r_failed_photo(facts: Facts, s: Settings) -> Finding:
     failed_only = (meals or {}).get("failed_only", {"count": 0, "sample": []})
     ev = [{"kind": "photo_with_items", **p} for p in leaked["FAILED"]["sample"]]
     ev += [{"kind": "meal_items_without_success_photo", **m} for m in failed_only["sample"]]
-    return alert_or_ok("failed_photo_with_results", s, leaked["FAILED"]["count"] + failed_only["count"], ev,
-                       threshold="any")
+    return alert_or_ok("failed_photo_with_results", s, _incidents(leaked["FAILED"], failed_only), ev, threshold="any")
+
+
+def _incidents(photo_part: Mapping[str, Any], meal_part: Mapping[str, Any]) -> int:
+    """One race-guard failure usually shows twice (the photo holds results AND its meal has
+    FoodItems without a SUCCESS photo): count each leaked photo once, plus the meals whose
+    items no leaked photo explains."""
+    explained = {p.get("meal_id") for p in photo_part["sample"]}
+    extra = sum(1 for m in meal_part["sample"] if m.get("meal_id") not in explained)
+    unseen = max(0, meal_part["count"] - len(meal_part["sample"]))  # beyond the evidence sample
+    return int(photo_part["count"]) + extra + unseen
 
 
 def _api_state(facts: Facts) -> tuple[Mapping[str, Any] | None, str]:
@@ -100,13 +106,13 @@ def r_api_non_success(facts: Facts, s: Settings) -> Finding:
     if api is None and ser is None:
         return make("api_non_success_photo", s, "skipped", reason=f"API: {api_why}; server-side: {ser_why}")
     ev: list[dict[str, Any]] = []
-    n = 0
     if ser is not None:
-        n += ser["non_success_count"]
         ev += ser["non_success_photos"]
     if api is not None:
-        n += len(api["non_success_photos"])
         ev += api["non_success_photos"]
+    # The same leaked photo is usually seen by both the API and the server-side render:
+    # count photos, not sightings (the server-side count covers photos past the sample).
+    n = max(len({e.get("photo_id") for e in ev}), int((ser or {}).get("non_success_count") or 0))
     notes = []
     if ser is not None:
         notes.append(f"server-side: {ser['meals_rendered']} meals of all users on {ser['date']} rendered")

@@ -67,30 +67,66 @@ def test_quiet_day_exit_0_ratios_na(sandbox: Any, sandbox_target: dict[str, Any]
     assert remote_commands(events) == 3
 
 
-@pytest.mark.parametrize("fault,finding,severity,task,exit_code", [
-    ("stuck_photo", "stuck_photos", "P0", "monitor.stuck", 2),
-    ("stuck_meal", "stuck_meals", "P0", "monitor.stuck", 2),
-    ("cancelled_photo_with_results", "cancelled_photo_with_results", "P0", "monitor.api", 2),
-    ("failed_photo_with_results", "failed_photo_with_results", "P1", "monitor.api", 1),
-    ("serializer_leak", "api_non_success_photo", "P0", "monitor.api", 2),
-    ("cancel_not_applied", "cancel_not_applied", "P0", "monitor.cancel-events", 2),
-    ("duplicate_storm", "cancel_duplicate_rate_high", "P1", "monitor.cancel-events", 1),
-    ("finalization_exception", "finalization_exception", "P0", "monitor.finalization", 2),
-    ("failed_spike", "failed_ratio_high", "P1", "monitor.finalization", 1),
-])
-def test_fault_is_found(sandbox: Any, sandbox_target: dict[str, Any], tmp_path: Path, fault: str, finding: str,
-                        severity: str, task: str, exit_code: int) -> None:
+def _ids(evidence: list[dict[str, Any]], key: str) -> set[Any]:
+    return {e[key] for e in evidence if key in e}
+
+
+# fault -> (finding, severity, task, exit code, check(finding, sandbox evidence, metrics))
+FAULTS: dict[str, tuple[str, str, str, int, Any]] = {
+    "stuck_photo": ("stuck_photos", "P0", "monitor.stuck", 2,
+                    lambda f, ev, m: f.count == 1 and _ids(f.evidence, "photo_id") == {ev["photo_id"]}),
+    "stuck_meal": ("stuck_meals", "P0", "monitor.stuck", 2,
+                   lambda f, ev, m: f.count == 1 and _ids(f.evidence, "meal_id") == {ev["meal_id"]}),
+    "cancelled_photo_with_results": ("cancelled_photo_with_results", "P0", "monitor.api", 2,
+                                     lambda f, ev, m: f.count == 1 and ev["photo_id"] in _ids(f.evidence, "photo_id")),
+    "failed_photo_with_results": ("failed_photo_with_results", "P1", "monitor.api", 1,
+                                  lambda f, ev, m: f.count == 1 and ev["photo_id"] in _ids(f.evidence, "photo_id")),
+    "serializer_leak": ("api_non_success_photo", "P0", "monitor.api", 2,
+                        lambda f, ev, m: _ids(f.evidence, "photo_id") == set(ev["all_users_non_success_photo_ids"])
+                        and f.count == len(ev["all_users_non_success_photo_ids"])),
+    "cancel_not_applied": ("cancel_not_applied", "P0", "monitor.cancel-events", 2,
+                           lambda f, ev, m: f.count == 1 and str(ev["cancel_event_id"]) in repr(f.evidence)),
+    "duplicate_storm": ("cancel_duplicate_rate_high", "P1", "monitor.cancel-events", 1,
+                        lambda f, ev, m: m["cancel_log_duplicate"] == ev["duplicate_total"]
+                        and m["cancel_log_received"] == ev["received_total"]),
+    "finalization_exception": ("finalization_exception", "P0", "monitor.finalization", 2,
+                               lambda f, ev, m: f.count == 1 and "Traceback" in repr(f.evidence)),
+    "failed_spike": ("failed_ratio_high", "P1", "monitor.finalization", 1,
+                     lambda f, ev, m: m["finalized_failed"] == ev["finalized_failed_total"]
+                     and m["finalized_complete"] == ev["finalized_complete_total"]),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_is_found_over_ssh(ssh_sandbox: dict[str, Any], sandbox: Any, tmp_path: Path, fault: str) -> None:
+    finding, severity, task, exit_code, check = FAULTS[fault]
     sandbox.traffic(seed=3, meals=30, hours=20)
     evidence = sandbox.inject(fault)
-    res, events = run_monitor(sandbox_target, task, tmp_path)
+    res, events = run_monitor(ssh_sandbox, task, tmp_path)
     got = alerts(res)
     assert finding in got, (fault, res.message, [f.to_dict() for f in res.findings])
     f = got[finding]
-    assert f.severity == severity and f.count >= 1 and f.evidence and f.action
+    assert f.severity == severity and f.evidence and f.action
+    assert check(f, evidence, res.metrics), (f.to_dict(), evidence)
     assert res.exit_code == exit_code, (res.message, sorted(got))
     assert remote_commands(events) <= 3
-    if "photo_id" in evidence and finding in ("stuck_photos", "cancelled_photo_with_results", "api_non_success_photo"):
-        assert evidence["photo_id"] in {e.get("photo_id") for e in f.evidence}
+
+
+@pytest.mark.parametrize(("fault", "finding", "severity"), [
+    ("race_guard_spike", "race_guard_spike", "P1"),
+    ("noop_spike", "cancel_noop_spike", "P2"),
+])
+def test_anomaly_fires_against_a_baseline(sandbox: Any, sandbox_target: dict[str, Any], tmp_path: Path,
+                                           fault: str, finding: str, severity: str) -> None:
+    sandbox.traffic(seed=5, meals=40, hours=20)
+    for _ in range(3):  # three earlier runs establish the baseline
+        res, _ = run_monitor(sandbox_target, "monitor.all", tmp_path)
+        assert {f.status for f in res.findings if f.id == finding} == {"no_baseline"}
+    sandbox.inject(fault)
+    res, _ = run_monitor(sandbox_target, "monitor.all", tmp_path)
+    f = next(x for x in res.findings if x.id == finding)
+    assert (f.status, f.severity) == ("alert", severity), f.to_dict()
+    assert res.exit_code == 1
 
 
 def test_api_rejection_is_skipped_never_passed(sandbox: Any, sandbox_target: dict[str, Any], tmp_path: Path) -> None:
