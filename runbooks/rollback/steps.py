@@ -80,13 +80,13 @@ def _check_git(v: dict[str, Any], p: dict[str, tuple[int, str]]) -> tuple[dict[s
         rfull = rout.strip().splitlines()[-1]
         facts["reset_full"] = rfull
         facts["discarded"] = [ln for ln in p.get("discarded", (1, ""))[1].splitlines() if ln.strip()]
-        if facts["head"] == rfull:
+        if p.get("reset_keeps", (1, ""))[0] == 0:
+            problems.append(f"--reset-to {reset} still contains commit {full}: that reset would not roll it back")
+        elif facts["head"] == rfull:
             facts["already_reset"] = True
         elif p.get("reset_ancestor", (1, ""))[0] != 0:
             problems.append(f"--reset-to {reset} is not an ancestor of HEAD {_short(facts['head'])}: refusing to "
                             "reset to a commit that is not in the deployed history")
-        elif p.get("reset_keeps", (1, ""))[0] == 0:
-            problems.append(f"--reset-to {reset} still contains commit {full}: that reset would not roll it back")
     elif acode == 1:
         problems.append(f"commit {full} is not an ancestor of HEAD {_short(facts['head'])}: it is not deployed here")
     elif acode != 0:

@@ -95,3 +95,22 @@ def test_wrong_typed_confirmation_aborts_with_4_and_releases_the_lock(host: Host
     fin = [e for e in ev if e["type"] == "run_finished"][0]
     assert fin["verdict"] == "aborted" and fin["exit_code"] == 4
     assert fin["resume"] == f"inv rollback --commit {sha} --start-at stop-worker"
+
+
+def test_ctrl_c_at_a_prompt_aborts_with_4_and_releases_the_lock(host: Host) -> None:
+    sha = host.sha_of(FEATURE)
+    env = inv_env(host.config, host.transcripts)
+    child = pexpect.spawn(sys.executable, ["-m", "invoke", "-r", str(ROOT), "rollback", "--commit", sha],
+                          env=env, cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(50, 200))
+    try:
+        child.expect(r"Proceed\? \[y/N\]")  # the sandbox target asks y/N (confirm: yes)
+        assert host.lock_dir.exists()
+        child.sendintr()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 4
+    assert not host.lock_dir.exists() and mutating(host.calls()) == []
+    fin = [e for e in host.events() if e["type"] == "run_finished"][0]
+    assert fin["verdict"] == "aborted"
+    assert [s["name"] for s in fin["steps"]][-2:] == ["host-state", "release-lock"]

@@ -146,3 +146,21 @@ def test_cleanup_fails_only_the_stuck_rows_in_one_transaction(host: Host) -> Non
     assert done["status"] == "ok" and "1 photo(s) FAILED" in done["message"]
     notes = " ".join(e["text"] for e in ev if e["type"] == "note" and e["step"] == "cleanup")
     assert f"photos -> FAILED [{photo}]" in notes
+
+
+def test_reset_to_asks_its_own_typed_confirmation_and_resets(host: Host) -> None:
+    sha = host.sha_of(FEATURE)
+    parent = host.git("rev-parse", f"{sha}^")
+    # a reset target that still contains the commit would not roll it back: refused, read-only
+    p = host.run("--commit", sha, "--reset-to", host.head()[:8], "--yes", "--json")
+    assert p.returncode == 3 and "would not roll it back" in doc(p)["message"]
+    assert mutating(host.calls()) == []
+    p = host.run("--commit", sha, "--reset-to", parent[:8], "--yes", "--json")
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert host.head() == parent
+    c = [e for e in host.events() if e["type"] == "confirm" and e["step"] == "git-revert"]
+    assert len(c) == 1 and c[0]["prompt"].startswith("HARD RESET") and f"reset --hard {parent}" in c[0]["commands"][0]
+    assert statuses(doc(p))["verify"] == "ok"
+    # again: HEAD already is the reset target -> skipped
+    p = host.run("--commit", sha, "--reset-to", parent[:8], "--yes", "--json")
+    assert p.returncode == 0 and statuses(doc(p))["git-revert"] == "skipped"
