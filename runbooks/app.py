@@ -100,7 +100,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
         else:
             out.prefix_targets = True
             with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
-                futures = [pool.submit(run_playbook, playbook, t, o, out, redactor) for t, o in zip(targets, opts)]
+                futures = [pool.submit(run_playbook, playbook, t, o, out, redactor) for t, o in zip(targets, opts, strict=True)]
                 try:
                     results = [f.result() for f in futures]
                 except KeyboardInterrupt:
@@ -108,7 +108,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                     results = [f.result() for f in futures]
     finally:
         restore()
-    for r, t in zip(results, targets):
+    for r, t in zip(results, targets, strict=True):
         if spec.after is not None:
             try:
                 spec.after(r, t, out)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from ..console import Out
-from .schedule import next_run, run_times
+from .schedule import run_times
 
 
 def repeat(run_once: Callable[[], tuple[int, str, str]], every: str, for_: str | None, out: Out,
@@ -24,11 +24,10 @@ def repeat(run_once: Callable[[], tuple[int, str, str]], every: str, for_: str |
     rows: list[list[str]] = []
     worst = 0
     rank = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4}
+    pending = list(times)
     try:
-        while True:
-            due = next_run(times, clock())
-            if due is None:
-                break
+        while pending:
+            due = pending[0]
             wait = (due - clock()).total_seconds()
             if wait > 0:
                 out.line(f"next run at {due.isoformat(timespec='seconds')} (in {wait:.0f}s); Ctrl-C to stop", "dim")
@@ -39,7 +38,10 @@ def repeat(run_once: Callable[[], tuple[int, str, str]], every: str, for_: str |
             rows.append([started.isoformat(timespec="seconds"), verdict.upper(), str(code), transcript])
             worst = max(worst, code, key=lambda c: rank.get(c, 0))
             out.table(f"monitor runs so far ({len(rows)} of {len(times)})", ["started (UTC)", "verdict", "exit", "transcript"], rows)
-            times = [t for t in times if t > started]
+            # A run that overran later slots is followed at once by ONE catch-up run, not a burst.
+            now_ = clock()
+            passed = [t for t in pending[1:] if t <= now_]
+            pending = passed[-1:] + [t for t in pending[1:] if t > now_]
     except KeyboardInterrupt:
         out.line(f"stopped by the operator after {len(rows)} run(s)", "bold yellow")
         return 4
