@@ -7,11 +7,10 @@ file): a quiet day is not an error. Counts are exact over the window (`--since`,
 from __future__ import annotations
 
 import re
-import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from .parse import CANCEL_KINDS, parse_ts
+from .parse import CANCEL_KINDS
 
 Metrics = dict[str, float | int | None]
 STATUSES_PHOTO = ("PENDING", "PROCESSING", "SUCCESS", "FAILED", "CANCELLED")
@@ -120,23 +119,14 @@ def api_metrics(a: Mapping[str, Any]) -> Metrics:
     }
 
 
-def processing_times(worker: Mapping[str, Any] | None, db: Mapping[str, Any] | None) -> list[float]:
-    """Seconds from photo upload (DB created_at) to the worker's SUCCESS log line.
+def processing_median(db: Mapping[str, Any] | None) -> float | None:
+    """Median seconds from photo upload (DB created_at) to the worker's SUCCESS log line.
 
     Photos have no updated_at, so this join of the two fact sources is the only honest
-    measure of processing time the system offers."""
-    if not worker or not db or not db.get("photo_created"):
-        return []
-    created = db["photo_created"]
-    out = []
-    for s in worker.get("photo_success", []):
-        c = created.get(str(s.get("photo_id")))
-        done, start = parse_ts(s.get("ts")), parse_ts(c)
-        if done and start:
-            delta = (done - start).total_seconds()
-            if delta >= 0:
-                out.append(delta)
-    return out
+    measure of processing time the system offers; the Django script does the join."""
+    proc = (db or {}).get("processing") or {}
+    median = proc.get("median_s")
+    return round(float(median), 3) if median is not None else None
 
 
 def all_metrics(facts: Mapping[str, Any]) -> Metrics:
@@ -151,7 +141,6 @@ def all_metrics(facts: Mapping[str, Any]) -> Metrics:
     if a and a.get("evaluated"):
         out.update(api_metrics(a))
     if w and d:
-        times = processing_times(w, d)
-        out["processing_time_median_s"] = round(statistics.median(times), 3) if times else None
-        out["processing_time_samples"] = len(times)
+        out["processing_time_median_s"] = processing_median(d)
+        out["processing_time_samples"] = int(((d.get("processing") or {}).get("count")) or 0)
     return out

@@ -110,13 +110,17 @@ def render_db_script(params: Mapping[str, Any]) -> str:
 
 
 def db_params(window: Window, stuck_seconds: float, evidence_limit: int,
-              success_photo_ids: list[int] | None = None, serializer: bool = True) -> dict[str, Any]:
+              success_photo_times: Mapping[int, float] | None = None, serializer: bool = True) -> dict[str, Any]:
+    """`success_photo_times`: photo id -> epoch seconds of its SUCCESS log line. The script
+    joins them with `created_at` and returns only the median, so what comes back stays the
+    same size however busy the day was."""
+    recent = sorted((success_photo_times or {}).items(), key=lambda kv: kv[1])[-5000:]
     return {
         "window_seconds": window.seconds,
         "since_iso": window.start_iso,
         "stuck_seconds": float(stuck_seconds),
         "evidence_limit": int(evidence_limit),
-        "success_photo_ids": sorted({int(i) for i in (success_photo_ids or [])})[:5000],
+        "success_photo_times": {str(int(i)): float(t) for i, t in recent},
         "serializer": bool(serializer),
     }
 

@@ -30,7 +30,7 @@ from .catalog import CATALOG
 from .custom import evaluate_custom
 from .custom import validate as validate_custom
 from .history import History, history_path, window_key
-from .parse import extract_result, summarize_log
+from .parse import extract_result, parse_ts, summarize_log
 from .rules import evaluate
 from .sections import NEEDS
 from .thresholds import Settings, settings_from
@@ -126,8 +126,9 @@ def db_step(step: Step, ctx: StepContext) -> StepGen:
     s = settings_for(ctx)
     window = parse_since(ctx.vars.get("since") or "24h")
     worker = _gathered(ctx, "worker_logs") or {}
-    ids = [p["photo_id"] for p in worker.get("photo_success", []) if isinstance(p.get("photo_id"), int)]
-    script = gather.render_db_script(gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), ids,
+    times = {p["photo_id"]: ts.timestamp() for p in worker.get("photo_success", [])
+             if isinstance(p.get("photo_id"), int) and (ts := parse_ts(p.get("ts"))) is not None}
+    script = gather.render_db_script(gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), times,
                                                       serializer=bool(step.params.get("serializer", True))))
     res = yield gather.db_command(ctx.target.backend, script)
     assert isinstance(res, Result)

@@ -215,7 +215,7 @@ def test_slow_processing_with_cancel_rise() -> None:
     worker = worker_facts(lines)
     db = db_facts(counts={"photos_by_status": {"SUCCESS": 10, "CANCELLED": 10}, "meals_by_status": {}, "dau": 5,
                           "meals_processing_total": 0},
-                  photo_created={str(i): "2026-01-15T10:00:00+00:00" for i in range(5)})
+                  processing={"count": 5, "median_s": 62.0})
     facts = {"worker_logs": worker, "db": db, "errors": {}}
     findings, m = evaluate(facts, ["slow_processing_cancel_rise"], S,
                            {"processing_time_median_s": b(4, 20.0), "cancel_rate": b(4, 0.1)})
