@@ -15,7 +15,7 @@ from typing import Any
 MASK = "***"
 
 _PATTERNS = [
-    re.compile(r"(?i)(authorization\s*[:=]\s*)(?!\*\*\*)(?:bearer|basic|token)?\s*(?!\*\*\*)[^\s'\"`]+"),
+    re.compile(r"(?i)(authorization\s*[:=]\s*)(?:(?:bearer|basic|token)\s+)?[^\s'\"`]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)(x-telegram-init-data\s*[:=]\s*)(?!\*\*\*)[^\s'\"`]+"),
     re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|auth[_-]?token|token|secret|password|passwd)[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\s'\"&,}`]{4,}"),
