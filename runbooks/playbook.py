@@ -24,6 +24,7 @@ import jinja2
 
 from .conditions import compile_condition
 from .errors import PlaybookError
+from .resources import playbooks_dir
 from .steps.base import Step, known_kinds, validate_params
 from .yamlfile import line_of, load_yaml
 
@@ -32,13 +33,6 @@ STEP_KEYS = {"name", "kind", "params", "confirm", "mutates", "timeout", "when", 
 _STEP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
-def playbooks_dir() -> Path:
-    """`playbooks/` next to the package (repo checkout) or inside it (installed)."""
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "playbooks", here / "_data" / "playbooks"):
-        if cand.is_dir():
-            return cand
-    return here.parent / "playbooks"
 
 
 @dataclass(frozen=True)

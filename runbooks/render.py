@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from .transcript import templates_dir
+from .resources import templates_dir
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 FOLD_LINES = 40

@@ -44,12 +44,6 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def templates_dir() -> Path:
-    here = Path(__file__).resolve().parent
-    for cand in (here.parent / "templates", here / "_data" / "templates"):
-        if cand.is_dir():
-            return cand
-    return here.parent / "templates"
 
 
 def default_transcript_dir() -> Path:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from ..commands import Command, cmd
+from ..resources import templates_dir
 from .window import Window
 
 MARKER_ERE = (
@@ -84,14 +84,6 @@ def follow_command(container: str, tail: int = 50) -> Command:
         stream=True,
         label=f"follow {container}",
     )
-
-
-def templates_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here.parent / "templates", here / "_data" / "templates"):
-        if cand.is_dir():
-            return cand
-    return here.parent / "templates"
 
 
 _TEMPLATE_ENV = jinja2.Environment(

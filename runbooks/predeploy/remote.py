@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from ..commands import Command, cmd
+from ..resources import templates_dir
 
 TAG = "RUNBOOKS_PREDEPLOY "
 LOG_ERE = r"Finalized meal_id=|is in terminal state|^RUNBOOKS_EXIT [0-9]+$"
@@ -75,15 +75,7 @@ def parse_logs(stdout: str, container: str) -> LogScan:
     return LogScan([ln for ln in lines if _STAMPED.match(ln)])
 
 
-def _templates_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here.parent / "templates", here / "_data" / "templates"):
-        if cand.is_dir():
-            return cand
-    return here.parent / "templates"
-
-
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_templates_dir())), undefined=jinja2.StrictUndefined,
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
                           autoescape=False, keep_trailing_newline=True)
 
 
