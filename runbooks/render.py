@@ -32,10 +32,21 @@ def _fold(text: str, limit: int = FOLD_LINES) -> dict[str, Any]:
     return {"head": "\n".join(lines[:head]), "tail": "\n".join(lines[-head:]), "folded": len(lines) - 2 * head}
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs: compiling transcript.md.j2 costs ~0.35 s of
+    every run's wall time (bench/results.md). Jinja2 keys the cache by template name and
+    source checksum, in a per-user 0700 temp directory; unusable -> no cache."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 @lru_cache(maxsize=1)
 def env() -> jinja2.Environment:
     e = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,
