@@ -8,8 +8,10 @@ import threading
 from collections.abc import Callable
 from typing import IO, Any
 
+from rich.color import ColorSystem
 from rich.console import Console
 from rich.markup import escape
+from rich.style import Style
 from rich.table import Table
 
 from .model import Finding, RunResult, StepResult
@@ -19,6 +21,16 @@ _STATUS_STYLE = {"ok": "green", "failed": "bold red", "timeout": "bold red", "sk
 _VERDICT_STYLE = {"ok": "bold green", "warn": "bold yellow", "p0": "bold white on red",
                   "failed": "bold red", "error": "bold red", "aborted": "bold yellow"}
 _SEV_STYLE = {"P0": "bold red", "P1": "yellow", "P2": "cyan"}
+
+
+def ansi(text: str, style: str | None) -> str:
+    """`text` in a Rich style as raw ANSI escapes (for the asciicast recording)."""
+    if not style or not text:
+        return text
+    try:
+        return Style.parse(style).render(text, color_system=ColorSystem.STANDARD)
+    except Exception:  # noqa: BLE001 - an unknown style name must not lose the text
+        return text
 
 
 class Out:

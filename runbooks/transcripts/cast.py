@@ -22,21 +22,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from ..console import ansi as _ansi
 from ..redact import Redactor
 
 FILENAME = "transcript.cast"
-
-
-def _ansi(text: str, style: str | None) -> str:
-    if not style or not text:
-        return text
-    try:
-        from rich.color import ColorSystem
-        from rich.style import Style
-
-        return Style.parse(style).render(text, color_system=ColorSystem.STANDARD)
-    except Exception:  # noqa: BLE001 - an unknown style name must not lose the text
-        return text
 
 
 def _crlf(text: str) -> str:
