@@ -234,3 +234,28 @@ def test_one_connection_for_a_ten_step_playbook(tmp_path: Path, env_for, sshd: S
     assert sshd.accepted_auths() - before == 1
     ev = events(run_dirs(tr)[0])
     assert sum(1 for e in ev if e["type"] == "command_finished") == 10
+
+
+def test_ssh_config_alias_is_honoured(tmp_path: Path, sshd: SshServer) -> None:
+    """host: an ~/.ssh/config alias; HostName, Port, User, IdentityFile and UserKnownHostsFile
+    all come from ssh_config, as they would for `ssh prod`."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        f"Host eatfit-prod\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User {sshd.user}\n"
+        f"  IdentityFile {sshd.identity_file}\n  UserKnownHostsFile {sshd.known_hosts}\n"
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    cfg = write_config(tmp_path / "r.yaml", {"prod": {"host": "eatfit-prod", "project_dir": str(project),
+                                                      "containers": {"backend": "b", "worker": "w"}, "confirm": "yes"}})
+    marker = project / "ran-over-alias"
+    pb = write_playbook(tmp_path / "pb.yml", "touch", [{"name": "touch", "kind": "shell", "params": {"command": f"touch {marker}"}}])
+    r = run_inv(["play", "--playbook", str(pb), "--target", "prod", "--json"], inv_env(cfg, tmp_path / "tr", HOME=str(home)), tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert marker.exists()
+    assert sshd.accepted_auths() == 1
+    ev = events(run_dirs(tmp_path / "tr")[0])
+    connected = next(e for e in ev if e["type"] == "connected")
+    assert connected["address"] == f"{sshd.user}@127.0.0.1:{sshd.port}"
+    assert connected["host_key"].startswith("ssh-ed25519 SHA256:")
