@@ -103,7 +103,8 @@ def logs_step(step: Step, ctx: StepContext) -> StepGen:
         yield Note(why, level="error")
         return _failed(part, why)
     c = summary["counts"]
-    msg = f"{summary['lines_passed']} lines passed the host filter; " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
+    msg = f"{summary['lines_passed']} lines passed the host filter" + (f"; {counts}" if counts else "")
     return StepOutcome(status="ok", message=msg, facts={part: summary})
 
 
