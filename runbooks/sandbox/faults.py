@@ -125,6 +125,7 @@ def _stuck_meal(ctx: Ctx, now: datetime) -> dict[str, Any]:
                                                  meal_date=local.date())
         photo_ids.append(photo.id)
         task_ids.append(task_id)
+    assert meal is not None  # the first upload created it
     flow.cancel(ctx, user, {"client_cancel_id": ctx.uuid(), "meal_id": meal.id, "meal_photo_ids": photo_ids,
                             "task_ids": task_ids, "reason": "user_cancelled"}, t0 + timedelta(seconds=2))
     for task_id in task_ids:  # the worker was busy; the revoked tasks arrive later and are dropped
@@ -149,6 +150,7 @@ def _cancel_not_applied(ctx: Ctx, now: datetime) -> dict[str, Any]:
         flow.task_start(ctx, photo.id, t0 + timedelta(seconds=0.5 * i + 0.06))
         photo_ids.append(photo.id)
         task_ids.append(task_id)
+    assert meal is not None  # the first upload created it
     cid = ctx.uuid()
     flow.cancel(ctx, user, {"client_cancel_id": cid, "meal_id": meal.id, "meal_photo_ids": photo_ids,
                             "reason": "user_cancelled"}, t0 + timedelta(seconds=2))

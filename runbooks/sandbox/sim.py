@@ -59,10 +59,10 @@ def run_meal(ctx: Ctx, user: Any, t0: datetime, plan: MealPlan, concurrency: int
         seq += 1
         heapq.heappush(queue, (when, seq, action, idx))
 
-    for i in range(len(plan.photos)):
+    for i, photo_plan in enumerate(plan.photos):
         push(at(i * plan.upload_gap), "upload", i)
-        if plan.photos[i].timeout_at is not None:
-            push(at(plan.photos[i].timeout_at), "timeout", i)
+        if photo_plan.timeout_at is not None:
+            push(at(photo_plan.timeout_at), "timeout", i)
     if plan.cancel_at is not None:
         push(at(plan.cancel_at), "cancel")
     meal = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -25,13 +26,15 @@ class Spec:
 
 def parse(spec: Spec, argv: list[str]) -> tuple[dict[str, object], list[str]]:
     opts: dict[str, object] = {}
+    repeated: dict[str, list[object]] = {}
     pos: list[str] = []
     i = 0
 
     def put(name: str, value: object) -> None:
         if name in spec.repeat:
-            opts.setdefault(name, [])
-            opts[name].append(value)  # type: ignore[union-attr]
+            acc = repeated.setdefault(name, [])
+            acc.append(value)
+            opts[name] = acc
         else:
             opts[name] = value
 
@@ -81,3 +84,15 @@ def parse(spec: Spec, argv: list[str]) -> tuple[dict[str, object], list[str]]:
             pos.append(arg)
         i += 1
     return opts, pos
+
+
+def opt_str(opts: Mapping[str, object], name: str) -> str | None:
+    """The argument of a value flag (None when it was not given)."""
+    v = opts.get(name)
+    return v if isinstance(v, str) else None
+
+
+def opt_strs(opts: Mapping[str, object], name: str) -> list[str]:
+    """Every argument of a repeatable value flag, in command-line order."""
+    v = opts.get(name)
+    return [str(x) for x in v] if isinstance(v, list) else []

@@ -11,7 +11,7 @@ from .. import containers
 from ..logfile import Record, decode, read_records
 from ..paths import StatePaths
 from ..timefmt import TimeValueError, ns_to_docker, parse_docker_time
-from .flags import Spec, UsageError, parse
+from .flags import Spec, UsageError, opt_str, parse
 from .io import fail, no_such_container
 
 SPEC = Spec("docker logs", values={"--tail": "tail", "-n": "tail", "--since": "since", "--until": "until"},
@@ -109,7 +109,7 @@ def run(paths: StatePaths, argv: list[str]) -> int:
     path = paths.log_file(c["name"])
     size = path.stat().st_size if path.exists() else 0
     emit = Printer(bool(opts.get("timestamps")))
-    for rec in read_records(path, parse_tail(opts.get("tail")), since, until):  # type: ignore[arg-type]
+    for rec in read_records(path, parse_tail(opt_str(opts, "tail")), since, until):
         emit(rec)
     emit.flush()
     if opts.get("follow") and c["status"] == "running":

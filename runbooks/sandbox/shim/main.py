@@ -66,7 +66,10 @@ def main(argv: list[str] | None = None, state: Path | None = None) -> int:
     try:
         code = dispatch(paths, argv)
     except UsageError as e:
-        return fail(str(e), e.code) if e.code else (out(str(e) + "\n") or 0)
+        if e.code:
+            return fail(str(e), e.code)
+        out(str(e) + "\n")  # --help: usage on stdout, exit 0
+        return 0
     except KeyboardInterrupt:
         return 130
     sys.stdout.flush()

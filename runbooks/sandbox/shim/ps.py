@@ -9,7 +9,7 @@ from typing import Any
 from .. import containers
 from ..paths import StatePaths
 from ..timefmt import stamp_to_ns
-from .flags import Spec, parse
+from .flags import Spec, opt_str, opt_strs, parse
 from .gotemplate import TemplateError, render, table_header
 from .io import fail, out
 
@@ -122,14 +122,14 @@ def ps(paths: StatePaths, argv: list[str]) -> int:
     if not opts.get("all"):
         cs = [c for c in cs if c["status"] == "running"]
     try:
-        cs = _filters(cs, opts.get("filter", []) or [])  # type: ignore[arg-type]
+        cs = _filters(cs, opt_strs(opts, "filter"))
     except ValueError as e:
         return fail(f"Error response from daemon: {e}")
     cs.sort(key=lambda c: c["created_at"], reverse=True)
     if opts.get("quiet"):
         out("".join(c["id"][:12] + "\n" for c in cs))
         return 0
-    return print_rows([ps_row(c) for c in cs], opts.get("format"),  # type: ignore[arg-type]
+    return print_rows([ps_row(c) for c in cs], opt_str(opts, "format"),
                       ["ID", "Image", "Command", "RunningFor", "Status", "Ports", "Names"])
 
 
@@ -156,6 +156,7 @@ def inspect(paths: StatePaths, argv: list[str], kind: str = "object") -> int:
 
 
 def version(argv: list[str]) -> int:
+    info: dict[str, dict[str, Any]]
     info = {"Client": {"Version": VERSION, "ApiVersion": "1.47", "GoVersion": "go1.22.7", "Os": "linux",
                        "Arch": "amd64", "GitCommit": "ce12230"},
             "Server": {"Version": VERSION, "ApiVersion": "1.47", "MinAPIVersion": "1.24",
