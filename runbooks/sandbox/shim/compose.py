@@ -17,7 +17,7 @@ from .. import containers, faultflags
 from ..logfile import read_records
 from ..paths import StatePaths
 from . import execcmd, logs, ps
-from .flags import Spec, UsageError, parse
+from .flags import Spec, UsageError, opt_str, opt_strs, parse
 from .io import err, fail, out
 
 GLOBAL = Spec("docker compose", values={"-p": "project", "--project-name": "project", "-f": "file",
@@ -28,21 +28,22 @@ FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.y
 
 
 class Project:
-    def __init__(self, paths: StatePaths, opts: dict[str, Any]) -> None:
-        files = opts.get("file") or []
+    def __init__(self, paths: StatePaths, opts: dict[str, object]) -> None:
+        files = opt_strs(opts, "file")
         if files:
             self.file = Path(files[0]).resolve()
             if not self.file.exists():
                 raise UsageError(f"open {self.file}: no such file or directory", 1)
         else:
-            start = Path(opts.get("dir") or os.getcwd()).resolve()
-            self.file = next((d / f for d in [start, *start.parents] for f in FILES if (d / f).exists()), None)
-            if self.file is None:
+            start = Path(opt_str(opts, "dir") or os.getcwd()).resolve()
+            found = next((d / f for d in [start, *start.parents] for f in FILES if (d / f).exists()), None)
+            if found is None:
                 raise UsageError("no configuration file provided: not found", 1)
-        self.dir = Path(opts.get("dir") or self.file.parent).resolve()
+            self.file = found
+        self.dir = Path(opt_str(opts, "dir") or self.file.parent).resolve()
         data = yaml.safe_load(self.file.read_text()) or {}
         self.services: dict[str, Any] = data.get("services") or {}
-        self.name = (opts.get("project") or os.environ.get("COMPOSE_PROJECT_NAME") or data.get("name")
+        self.name = (opt_str(opts, "project") or os.environ.get("COMPOSE_PROJECT_NAME") or data.get("name")
                      or self.dir.name)
         self.paths = paths
         self.config = paths.load_config()
@@ -85,7 +86,7 @@ def cmd_ps(p: Project, argv: list[str]) -> int:
         row.update(Name=c["name"], Service=c["service"], Project=c["project"], Health="", ExitCode=c["exit_code"],
                    Publishers=[], Created=int(time.time() - ps._ago(c["created_at"])))
         rows.append(row)
-    return ps.print_rows(rows, opts.get("format"), ["Name", "Image", "Command", "Service", "RunningFor", "Status", "Ports"])
+    return ps.print_rows(rows, opt_str(opts, "format"), ["Name", "Image", "Command", "Service", "RunningFor", "Status", "Ports"])
 
 
 def cmd_logs(p: Project, argv: list[str]) -> int:
@@ -96,7 +97,7 @@ def cmd_logs(p: Project, argv: list[str]) -> int:
     opts, pos = parse(spec, argv)
     cs = p.containers(pos)
     since, until = logs.bounds(opts)
-    tail = logs.parse_tail(opts.get("tail"))  # type: ignore[arg-type]
+    tail = logs.parse_tail(opt_str(opts, "tail"))
     width = max((len(c["service"]) + 2 for c in cs), default=0)
     streams = []
     for c in cs:
@@ -136,8 +137,8 @@ def cmd_up(p: Project, argv: list[str]) -> int:
     names = []
     for s in services:
         c = next((c for c in cs if c["service"] == s), None)
-        recreate = opts.get("force") or (opts.get("build") and s in buildable) or c is None
-        if recreate and not opts.get("no_recreate"):
+        recreate = opts.get("force") or (opts.get("build") and s in buildable)
+        if c is None or (recreate and not opts.get("no_recreate")):  # --no-recreate still creates missing ones
             containers.recreate(p.paths, s)
         elif c["status"] != "running":
             containers.start(p.paths, c["name"])
@@ -194,8 +195,8 @@ def cmd_exec(p: Project, argv: list[str]) -> int:
     if not c:
         return fail(f"service \"{pos[0]}\" is not running")
     args = ["-i"]
-    for kv in opts.get("env", []) or []:
-        args += ["-e", str(kv)]
+    for kv in opt_strs(opts, "env"):
+        args += ["-e", kv]
     if opts.get("workdir"):
         args += ["-w", str(opts["workdir"])]
     return execcmd.run(p.paths, [*args, c[0]["name"], *pos[1:]])
