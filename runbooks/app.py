@@ -137,9 +137,9 @@ def _fail(out: Out, spec: TaskSpec, message: str, code: int) -> int:
     out.error(message)
     if spec.json:
         now = iso(utcnow())
-        doc = {"playbook": spec.task, "target": spec.target or "", "started_at": now, "finished_at": now,
-               "verdict": "aborted" if code == 4 else "error", "exit_code": code, "message": message,
-               "findings": [], "metrics": {}, "steps": [], "transcript": None}
+        doc: dict[str, Any] = {"playbook": spec.task, "target": spec.target or "", "started_at": now, "finished_at": now,
+                              "verdict": "aborted" if code == 4 else "error", "exit_code": code, "message": message,
+                              "findings": [], "metrics": {}, "steps": [], "transcript": None}
         sys.stdout.write(json.dumps(doc) + "\n")
     return code
 
@@ -153,7 +153,11 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
         raise KeyboardInterrupt
 
     prev = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, prev)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, prev)
+
+    return restore
 
 
 def exit_with(code: int) -> None:

@@ -42,6 +42,7 @@ from .model import (
     RunResult,
     StepOutcome,
     StepResult,
+    Verdict,
 )
 from .playbook import Playbook
 from .redact import Redactor
@@ -183,7 +184,7 @@ class Runner:
                                                  "vars": {k: v for k, v in self.options.vars.items()}},
             steps=[s.name for s in steps],
         )
-        verdict = "ok"
+        verdict: Verdict = "ok"
         message = ""
         resume: str | None = None
         try:

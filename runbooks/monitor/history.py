@@ -84,6 +84,6 @@ class History:
         runs = self.earlier(target, window, limit)
         out: dict[str, Baseline] = {}
         for name in metrics:
-            values = [float(r[name]) for r in runs if isinstance(r.get(name), (int, float))]
+            values = [float(v) for r in runs if isinstance(v := r.get(name), (int, float))]
             out[name] = Baseline(len(values), statistics.median(values) if values else None)
         return out

@@ -58,8 +58,9 @@ def r_cancelled_photo(facts: Facts, s: Settings) -> Finding:
     if leaked is None and meals is None:
         return make("cancelled_photo_with_results", s, "skipped", reason=f"{why}; {why2}")
     ev: list[dict[str, Any]] = []
-    photo_part = leaked["CANCELLED"] if leaked is not None else {"count": 0, "sample": []}
-    meal_part = meals.get("with_cancelled", meals) if meals is not None else {"count": 0, "sample": []}
+    # both parts are {"count": int, "sample": [row, ...]} as gathered (parsed JSON), or empty
+    photo_part: Mapping[str, Any] = leaked["CANCELLED"] if leaked is not None else {"count": 0, "sample": []}
+    meal_part: Mapping[str, Any] = meals.get("with_cancelled", meals) if meals is not None else {"count": 0, "sample": []}
     ev += [{"kind": "photo_with_items", **p} for p in photo_part["sample"]]
     ev += [{"kind": "meal_items_without_success_photo", **m} for m in meal_part["sample"]]
     n = _incidents(photo_part, meal_part)

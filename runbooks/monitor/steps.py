@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..model import HttpRequest, HttpResponse, Note, Result, StepOutcome
+from ..model import HttpRequest, HttpResponse, Note, Result, StepOutcome, StepStatus
 from ..steps.base import Step, StepContext, StepGen, step_kind
 from . import gather
 from .anomaly import ANOMALY_RULES
@@ -284,7 +284,7 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     alerts = [f for f in findings if f.status == "alert"]
     msg = f"{len(findings)} checks, {len(alerts)} alert(s)" + (f"; history: {hist.path}" if recorded else "")
     gather_errors = {k: v for k, v in facts["errors"].items() if k in PARTS}
-    status = "failed" if gather_errors else "ok"
+    status: StepStatus = "failed" if gather_errors else "ok"
     if gather_errors:
         msg = "fact gathering failed (" + "; ".join(f"{k}: {v}" for k, v in sorted(gather_errors.items())) + "); " + msg
     return StepOutcome(status=status, message=msg, findings=findings, metrics=metrics,

@@ -5,6 +5,7 @@ wait costs few commands (0.3, 0.6, 1.2, 2.4, 4, 4, ... seconds)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -14,16 +15,16 @@ class Backoff:
     first: float = 0.3
     factor: float = 2.0
     cap: float = 4.0
-    clock: object = field(default=time.monotonic)
-    sleep: object = field(default=time.sleep)
+    clock: Callable[[], float] = field(default=time.monotonic)
+    sleep: Callable[[float], None] = field(default=time.sleep)
     attempts: int = 0
 
     def __post_init__(self) -> None:
-        self._end = self.clock() + self.deadline_s  # type: ignore[operator]
+        self._end = self.clock() + self.deadline_s
         self._next = self.first
 
     def remaining(self) -> float:
-        return max(0.0, self._end - self.clock())  # type: ignore[operator]
+        return max(0.0, self._end - self.clock())
 
     def wait(self) -> bool:
         """Pause before the next attempt; False when the deadline has passed (stop polling)."""
@@ -31,6 +32,6 @@ class Backoff:
         left = self.remaining()
         if left <= 0:
             return False
-        self.sleep(min(self._next, left))  # type: ignore[operator]
+        self.sleep(min(self._next, left))
         self._next = min(self.cap, self._next * self.factor)
         return True

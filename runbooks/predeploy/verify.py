@@ -56,8 +56,8 @@ class Diary:
         meals = (self.body or {}).get("meals")
         return meals if isinstance(meals, list) else []
 
-    def photo_ids(self) -> dict[int, int]:
-        """photo id -> meal id, over every meal of the day."""
+    def photo_ids(self) -> dict[int, int | None]:
+        """photo id -> meal id (None if the API gave the meal no id), over every meal of the day."""
         return {p["id"]: m.get("id") for m in self.meals() for p in (m.get("photos") or []) if isinstance(p, dict) and "id" in p}
 
 

@@ -169,10 +169,10 @@ def decide(c: Criterion, fresh: FreshRun, earlier: list[EarlierAlert], history: 
             evidence.append(Evidence(f"history: {h.playbook} at {h.started_at} recorded "
                                      + ", ".join(f"{k}={v}" for k, v in sorted(bad.items()))))
     if fails:
-        sev = _worst(fails)
+        worst = _worst(fails)
         now = sum(1 for e in evidence if e.text.startswith("now:") and " count " in e.text)
         return Outcome(c, FAIL, f"{len(fails)} alert(s) in the window" + (f", {now} in the fresh run" if now else "")
-                       + (f" ({sev})" if sev else ""), sev, evidence)
+                       + (f" ({worst})" if worst else ""), worst, evidence)
     if unknown:
         return Outcome(c, UNKNOWN, "; ".join(unknown), None, evidence)
     return Outcome(c, PASS, "clean in the fresh run" + (f" and {len(history)} history record(s) of the window"

@@ -83,6 +83,7 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
     alerts, earlier_runs = earlier_alerts(tdir, tgt.name, since, run_dir, base)
     outcomes = evaluate(fresh, alerts, hist)
     code = exit_code(outcomes, result.verdict)
+    counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("PASS", FAIL, UNKNOWN, MANUAL)}
     ctx = {
         "target": tgt.name, "address": tgt.address, "role": tgt.role, "since": since,
         "window_start": iso(start) if start else None, "generated": iso(utcnow()),
@@ -94,7 +95,7 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
                                                for r in earlier_runs],
         "history_count": len(hist), "history_problem": hist_problem, "history_path": str(hist_path),
         "exit_code": code, "overall": overall(code),
-        "counts": {s: sum(1 for o in outcomes if o.status == s) for s in ("PASS", FAIL, UNKNOWN, MANUAL)},
+        "counts": counts,
     }
     text = redactor.text(render_template("report.md.j2", **ctx))
     md_path.write_text(text, encoding="utf-8")
@@ -102,8 +103,8 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
     out.table(f"Success criteria (after {since}) on {tgt.name}", ["", "Criterion", "Result", "Why"],
               [[o.icon, o.criterion.text, o.status, o.summary] for o in outcomes])
     style = {0: "bold green", 1: "bold yellow", 2: "bold white on red"}.get(code, "bold red")
-    out.line(f"REPORT {overall(code)} (exit {code}) on {tgt.name}: {ctx['counts'][FAIL]} failed, "
-             f"{ctx['counts'][UNKNOWN]} unknown, {ctx['counts'][MANUAL]} to check by hand", style)
+    out.line(f"REPORT {overall(code)} (exit {code}) on {tgt.name}: {counts[FAIL]} failed, "
+             f"{counts[UNKNOWN]} unknown, {counts[MANUAL]} to check by hand", style)
     out.line(f"Report: {md_path}", "dim")
     if as_json:
         doc = {"report": "success-criteria", "target": tgt.name, "since": since, "generated_at": ctx["generated"],
