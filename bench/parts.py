@@ -1,0 +1,216 @@
+"""One function per measured thing; each returns a flat dict of numbers for the report."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .checklist_commands import BROKEN_MARKERS, rendered
+from .env import ROOT, BenchEnv, django_boots, inv_argv
+from .measure import timed
+
+
+class HostDelta:
+    """What the host saw between two points: ssh sessions, docker calls, Django boots."""
+
+    def __init__(self, env: BenchEnv) -> None:
+        self.env = env
+        self.sessions = env.sessions()
+        self.calls = len(env.docker_calls())
+
+    def done(self) -> dict[str, int]:
+        calls = self.env.docker_calls()[self.calls:]
+        return {"ssh_sessions": self.env.sessions() - self.sessions, "docker_calls": len(calls),
+                "django_boots": django_boots(calls)}
+
+
+# ---------------------------------------------------------------- 1: the checklist by hand
+def checklist_by_hand(env: BenchEnv) -> dict[str, Any]:
+    """Each command in its own `ssh` call, one after the other (no think time counted)."""
+    base = env.environ()
+    delta = HostDelta(env)
+    rows, wall, failures = [], 0.0, []
+    for check, text in rendered(env.values()):
+        argv = ["bash", "-o", "pipefail", "-c", text] if check.local else [*env.ssh_argv(), text]
+        m = timed(argv, env=base)
+        wall += m.wall_s
+        broken = [b for b in BROKEN_MARKERS if b in m.stdout or b in m.stderr]
+        ok = m.returncode in check.ok_exit and not broken and not (check.django and not m.stdout.strip())
+        if not ok:
+            failures.append(f"[{check.section}] {check.label}: exit {m.returncode} {broken} {m.stderr.strip()[-200:]}")
+        rows.append({"section": check.section, "label": check.label, "wall_s": round(m.wall_s, 3),
+                     "exit": m.returncode, "stdout_bytes": len(m.stdout.encode()), "local": check.local})
+    return {"wall_s": wall, **delta.done(), "commands": len(rows), "failures": failures, "rows": rows}
+
+
+# ---------------------------------------------------------------- the tool
+def transcript_stats(doc: dict[str, Any]) -> dict[str, Any]:
+    """remote commands and payload bytes from the run's events.jsonl."""
+    runs = doc.get("runs") or [doc]
+    remote, payload = 0, 0
+    for r in runs:
+        tr = r.get("transcript")
+        if not tr:
+            continue
+        for line in (Path(tr).parent / "events.jsonl").read_text().splitlines():
+            ev = json.loads(line)
+            if ev.get("type") == "command_finished":
+                payload += len((ev.get("stdout") or "").encode()) + len((ev.get("stderr") or "").encode())
+            elif ev.get("type") == "run_finished":
+                remote += int(ev.get("remote_commands") or 0)
+    return {"remote_commands": remote, "payload_bytes": payload}
+
+
+def tool_run(env: BenchEnv, task: str, target: str, *extra: str) -> dict[str, Any]:
+    delta = HostDelta(env)
+    m = timed(inv_argv(task, "--target", target, "--json", *extra), env=env.environ(), cwd=ROOT)
+    try:
+        doc = json.loads(m.stdout)
+    except ValueError:
+        raise RuntimeError(f"{task} printed no JSON (exit {m.returncode}): {m.stderr[-800:]}") from None
+    if m.returncode not in (0, 1, 2) or doc.get("verdict") in ("error", "failed", "aborted"):
+        raise RuntimeError(f"{task} on {target}: verdict {doc.get('verdict')} exit {m.returncode}: {m.stderr[-800:]}")
+    return {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "maxrss_mb": m.maxrss_mb, "exit": m.returncode,
+            "verdict": doc.get("verdict"), **transcript_stats(doc), **delta.done()}
+
+
+# ---------------------------------------------------------------- 2: Ansible
+def ansible_run(env: BenchEnv, playbook: Path, aenv: dict[str, str], inventory: Path) -> dict[str, Any]:
+    delta = HostDelta(env)
+    exe = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
+    m = timed([exe, "-i", str(inventory), str(playbook)], env=aenv, cwd=playbook.parent)
+    if m.returncode != 0:
+        raise RuntimeError(f"ansible-playbook {playbook.name} exit {m.returncode}: {m.stdout[-1500:]} {m.stderr[-500:]}")
+    tasks = m.stdout.count("\nTASK [")
+    return {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "maxrss_mb": m.maxrss_mb, "tasks": tasks, **delta.done()}
+
+
+def ansible_stop_masters(aenv: dict[str, str], cp_dir: Path) -> None:
+    """ControlPersist masters Ansible left behind: ask each to exit (by its socket)."""
+    if not cp_dir.is_dir():
+        return
+    for sock in cp_dir.iterdir():
+        timed(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "x"], env=aenv, timeout=10)
+
+
+def monitor_commands(env: BenchEnv) -> list[tuple[str, str, str | None]]:
+    """monitor.all's three remote commands, rendered exactly as the monitor renders them."""
+    from runbooks.monitor import gather
+    from runbooks.monitor.window import parse_since
+
+    w = parse_since("24h")
+    v = env.values()
+    db = gather.db_command(v["backend"], gather.render_db_script(gather.db_params(w, 60, 20, [], True)))
+    return [("worker logs (filtered on host)", gather.logs_command(v["worker"], w, None, 5).render(), None),
+            ("backend logs (filtered on host)", gather.logs_command(v["backend"], w, None, 5).render(), None),
+            ("django shell: all DB checks", db.render(), db.stdin)]
+
+
+# ---------------------------------------------------------------- 3: engine overhead
+def engine_inprocess(env: BenchEnv, playbook: Path) -> dict[str, Any]:
+    from runbooks.config import load_config
+    from runbooks.console import Out
+    from runbooks.playbook import load_playbook
+    from runbooks.redact import Redactor
+    from runbooks.runner import RunOptions, run_playbook
+
+    start = time.perf_counter()
+    target = load_config(env.config).target("bench-1")
+    pb = load_playbook(playbook)
+    res = run_playbook(pb, target, RunOptions(task="noop50", transcript_dir=env.out / "transcripts", interactive=False),
+                       Out(stream=io.StringIO()), Redactor())
+    wall = time.perf_counter() - start
+    if res.verdict != "ok":
+        raise RuntimeError(f"noop50 in-process: {res.verdict} {res.message}")
+    return {"wall_s": wall, "steps": len(res.steps)}
+
+
+def noop_playbook(path: Path, n: int) -> Path:
+    steps = "\n".join(f"  - {{name: noop-{i:02d}, kind: shell, params: {{command: 'true'}}}}" for i in range(1, n + 1))
+    path.write_text(f"name: noop{n}\ndescription: {n} shell steps running `true`\nsteps:\n{steps}\n")
+    return path
+
+
+# The engine's wrapper around a command (connectors/ssh.py _wrap, default 300 s timeout).
+WRAPPED_TRUE = "echo __runbooks_pgid=$$ >&2; exec timeout -k 5 310 /bin/sh -c true"
+
+
+def raw_paramiko(env: BenchEnv, n: int, wrapped: bool = False) -> dict[str, Any]:
+    """One paramiko connection (strict host key), `true` n times with exec_command
+    (`wrapped`: the same command string the engine sends, so only the engine's Python differs)."""
+    import paramiko
+
+    s = env.servers[0]
+    start = time.perf_counter()
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(s.known_hosts))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(s.host, port=s.port, username=s.user, key_filename=str(s.identity_file),
+                   look_for_keys=False, allow_agent=False)
+    connected = time.perf_counter()
+    transport = client.get_transport()
+    assert transport is not None
+    for _ in range(n):  # per command: open a channel, exec, read to EOF, exit status, close
+        chan = transport.open_session()
+        chan.exec_command(WRAPPED_TRUE if wrapped else "true")
+        chan.shutdown_write()
+        while chan.recv(65536) or chan.recv_stderr_ready():
+            chan.recv_stderr(65536)
+        if chan.recv_exit_status() != 0:
+            raise RuntimeError("true failed over raw paramiko")
+        chan.close()
+    end = time.perf_counter()
+    client.close()
+    return {"wall_s": end - start, "connect_s": connected - start, "per_command_ms": (end - connected) / n * 1000}
+
+
+# ---------------------------------------------------------------- 4: fan-out floor
+def raw_parallel_floor(env: BenchEnv, n_targets: int, backend_logs: bool = False) -> dict[str, Any]:
+    """The host's own cost: monitor.p0's remote commands (worker log scan + Django shell;
+    `backend_logs`: monitor.all's three) sent raw over paramiko to n sshds at once, no
+    engine, no process start-up. What no tool can beat here."""
+    import paramiko
+
+    cmds = [c for c in monitor_commands(env) if backend_logs or not c[0].startswith("backend")]
+    errors: list[str] = []
+
+    def one(i: int) -> None:
+        s = env.servers[i]
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(s.known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(s.host, port=s.port, username=s.user, key_filename=str(s.identity_file),
+                       look_for_keys=False, allow_agent=False)
+        for _name, text, stdin in cmds:
+            i_, o, _e = client.exec_command(text)
+            if stdin is not None:
+                i_.write(stdin)
+            i_.channel.shutdown_write()
+            o.read()
+            if o.channel.recv_exit_status() != 0:
+                errors.append(f"{_name} exit {o.channel.recv_exit_status()} on sshd {i + 1}")
+        client.close()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n_targets)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return {"wall_s": time.perf_counter() - start}
+
+
+# ---------------------------------------------------------------- 6: start-up
+def startup(argv: list[str]) -> dict[str, Any]:
+    m = timed(argv, cwd=ROOT)
+    if m.returncode != 0:
+        raise RuntimeError(f"{argv}: exit {m.returncode}: {m.stderr[-300:]}")
+    return {"wall_s": m.wall_s, "maxrss_mb": m.maxrss_mb}
