@@ -35,6 +35,15 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Independent read-only commands to run CONCURRENTLY on the run's one connection
+    (one channel each). The step receives their Results, in the order given. Fact
+    gathering uses it so a log scan does not wait for a Django boot."""
+
+    commands: tuple[Any, ...]  # Command values (runbooks.commands.Command)
+
+
+@dataclass(frozen=True)
 class HttpRequest:
     """An HTTP call made from the operator's machine (API spot checks)."""
 

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import traceback
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from .console import Out
 from .errors import CANNOT_RUN, Aborted, ConnectError, InputError, RunbooksError
 from .http import HttpTransport, UrllibTransport
 from .model import (
+    Batch,
     Confirm,
     Finding,
     HttpRequest,
@@ -365,6 +367,8 @@ class Runner:
     def _handle(self, step: Step, request: Any) -> Any:
         if isinstance(request, Command):
             return self._command(step, request)
+        if isinstance(request, Batch):
+            return self._batch(step, request)
         if isinstance(request, HttpRequest):
             return self._http(step, request)
         if isinstance(request, Confirm):
@@ -409,6 +413,60 @@ class Runner:
         )
         self.out.command_done(self.target.name, res.exit_code, res.duration_s, res.timed_out)
         return res
+
+    def _batch(self, step: Step, batch: Batch) -> tuple[Result, ...]:
+        """Run read-only commands concurrently on the one connection (a channel each).
+
+        Every command is recorded as it starts and as it finishes, exactly as a single
+        command would be. Ctrl-C (or a fan-out cancel) sets one event that every command's
+        loop watches: each kills its process group on the host before the interrupt goes on.
+        """
+        assert self.transcript is not None and self.conn is not None
+        cmds: list[Command] = list(batch.commands)
+        if any(c.mutates for c in cmds):
+            raise RunbooksError(f"step {step.name}: a Batch may hold only read-only commands")
+        if len(cmds) <= 1:
+            return tuple(self._command(step, c) for c in cmds)
+        conn = self.conn
+        prepared = []
+        for c in cmds:
+            display = self.redactor.text(c.display(self.redactor.secrets))
+            timeout = c.timeout or step.timeout or DEFAULT_TIMEOUT
+            self.out.command(self.target.name, display, False, self.options.dry_run)
+            self.transcript.emit("command", step=step.name, command=display, mutates=False, timeout=timeout,
+                                 dry_run=False, stdin_bytes=len(c.stdin or ""), batch=len(cmds))
+            prepared.append((c.render(), display, timeout, c.stdin))
+        stop = threading.Event()
+        self.remote_commands += len(prepared)
+        results: list[Result | None] = [None] * len(prepared)
+        with ThreadPoolExecutor(max_workers=len(prepared)) as pool:
+            futures = {pool.submit(conn.run, rendered, timeout=timeout, stdin=stdin, display=display, cancel=stop): i
+                       for i, (rendered, display, timeout, stdin) in enumerate(prepared)}
+            pending = set(futures)
+            try:
+                while pending:
+                    if self.options.cancel is not None and self.options.cancel.is_set():
+                        raise KeyboardInterrupt
+                    done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        i = futures[fut]
+                        res = fut.result()
+                        results[i] = res
+                        self.transcript.emit(
+                            "command_finished", step=step.name, command=prepared[i][1], exit_code=res.exit_code,
+                            duration_s=round(res.duration_s, 3), timed_out=res.timed_out, timeout=prepared[i][2],
+                            dry_run=False, mutates=False, stdout=res.stdout[-MAX_RECORDED_OUTPUT:],
+                            stderr=res.stderr[-MAX_RECORDED_OUTPUT:])
+                        self.out.command_done(self.target.name, res.exit_code, res.duration_s, res.timed_out)
+            except BaseException:
+                stop.set()  # every command still running is killed on the host
+                for fut in pending:
+                    try:
+                        fut.result(timeout=30)
+                    except BaseException:  # noqa: BLE001 - they end by raising KeyboardInterrupt
+                        pass
+                raise
+        return tuple(r for r in results if r is not None)
 
     def _http(self, step: Step, req: HttpRequest) -> HttpResponse:
         assert self.transcript is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -23,9 +24,12 @@ class Connector(Protocol):
     def open(self) -> None: ...
 
     def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None,
-            on_output: OutputCallback | None = None, display: str | None = None) -> Result:
+            on_output: OutputCallback | None = None, display: str | None = None,
+            cancel: threading.Event | None = None) -> Result:
         """Run `command` (already rendered and quoted). On timeout the command's whole
-        process group is killed ON THE HOST and the Result has timed_out=True."""
+        process group is killed ON THE HOST and the Result has timed_out=True. Thread-safe:
+        concurrent calls use separate channels. When `cancel` is set, the command is killed
+        on the host and KeyboardInterrupt is raised (how a Batch stops on Ctrl-C)."""
         ...
 
     def close(self) -> None: ...

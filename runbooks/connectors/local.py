@@ -11,6 +11,7 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 
 from ..config import Target
@@ -26,6 +27,7 @@ class LocalConnector:
         self.description = "local"
         self._env = {**os.environ, **target.resolved_env()}
         self._count = 0
+        self._count_lock = threading.Lock()
 
     def open(self) -> None:
         return None
@@ -38,8 +40,10 @@ class LocalConnector:
         return self._count
 
     def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None,
-            on_output: OutputCallback | None = None, display: str | None = None) -> Result:
-        self._count += 1
+            on_output: OutputCallback | None = None, display: str | None = None,
+            cancel: threading.Event | None = None) -> Result:
+        with self._count_lock:
+            self._count += 1
         start = time.monotonic()
         proc = subprocess.Popen(
             ["/bin/sh", "-c", command],
@@ -57,7 +61,7 @@ class LocalConnector:
                     proc.stdin.close()
                 except BrokenPipeError:
                     pass
-            timed_out = _pump(proc, out, err, on_output, start + timeout if timeout else None)
+            timed_out = _pump(proc, out, err, on_output, start + timeout if timeout else None, cancel)
         except BaseException:
             _kill_group(proc)
             raise
@@ -75,7 +79,7 @@ class LocalConnector:
 
 
 def _pump(proc: subprocess.Popen[bytes], out: list[bytes], err: list[bytes],
-          on_output: OutputCallback | None, deadline: float | None) -> bool:
+          on_output: OutputCallback | None, deadline: float | None, cancel: threading.Event | None = None) -> bool:
     """Read both pipes until EOF or the deadline; True if the deadline passed."""
     sel = selectors.DefaultSelector()
     assert proc.stdout is not None and proc.stderr is not None
@@ -83,10 +87,13 @@ def _pump(proc: subprocess.Popen[bytes], out: list[bytes], err: list[bytes],
     sel.register(proc.stderr, selectors.EVENT_READ, ("stderr", err))
     open_streams = 2
     while open_streams:
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if wait == 0.0:
+        if cancel is not None and cancel.is_set():
+            sel.close()
+            raise KeyboardInterrupt
+        if deadline is not None and time.monotonic() >= deadline:
             sel.close()
             return True
+        wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
         for key, _ in sel.select(wait):
             chunk = os.read(key.fd, 65536)
             name, buf = key.data

@@ -20,6 +20,7 @@ import hashlib
 import os
 import select
 import shlex
+import threading
 import time
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class SshConnector:
         self._conn = None
         self._transport: paramiko.Transport | None = None
         self._count = 0
+        self._count_lock = threading.Lock()
         self._env = target.resolved_env()
         self.description = target.address
 
@@ -167,10 +169,12 @@ class SshConnector:
             pass
 
     def run(self, command: str, *, timeout: float | None = None, stdin: str | None = None,
-            on_output: OutputCallback | None = None, display: str | None = None) -> Result:
+            on_output: OutputCallback | None = None, display: str | None = None,
+            cancel: threading.Event | None = None) -> Result:
         if self._transport is None or not self._transport.is_active():
             raise ConnectError(f"connection to {self.description} is closed")
-        self._count += 1
+        with self._count_lock:
+            self._count += 1
         start = time.monotonic()
         try:
             chan = self._transport.open_session(timeout=30)
@@ -220,6 +224,8 @@ class SshConnector:
                     continue
                 if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
                     break
+                if cancel is not None and cancel.is_set():
+                    raise KeyboardInterrupt
                 if deadline is not None and time.monotonic() >= deadline:
                     timed_out = True
                     chan.close()

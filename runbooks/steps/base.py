@@ -5,6 +5,7 @@
         ok = yield Confirm("Stop the worker?")                              # -> bool
         line = yield Prompt("Press Enter when done", timeout=600)             # -> str | None
         resp = yield HttpRequest("GET", url)                                 # -> HttpResponse
+        a, b = yield Batch((cmd_a, cmd_b))       # read-only, run concurrently -> (Result, Result)
         yield Note("worker stopped")                                         # -> None
         return StepOutcome(status="ok", facts={...})
 
@@ -21,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from ..commands import Command
-from ..model import Confirm, HttpRequest, HttpResponse, Note, Prompt, Result, StepOutcome
+from ..model import Batch, Confirm, HttpRequest, HttpResponse, Note, Prompt, Result, StepOutcome
 
 if TYPE_CHECKING:
     from ..config import Target
 
-Request = Union[Command, HttpRequest, Confirm, Prompt, Note]
+Request = Union[Command, HttpRequest, Confirm, Prompt, Note, Batch]
 Answer = Union[Result, HttpResponse, bool, str, None]
 StepGen = Generator[Request, Any, StepOutcome]
 
