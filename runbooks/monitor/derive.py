@@ -7,10 +7,11 @@ file): a quiet day is not an error. Counts are exact over the window (`--since`,
 from __future__ import annotations
 
 import re
+import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from .parse import CANCEL_KINDS
+from .parse import CANCEL_KINDS, parse_ts
 
 Metrics = dict[str, float | int | None]
 STATUSES_PHOTO = ("PENDING", "PROCESSING", "SUCCESS", "FAILED", "CANCELLED")
@@ -119,14 +120,29 @@ def api_metrics(a: Mapping[str, Any]) -> Metrics:
     }
 
 
-def processing_median(db: Mapping[str, Any] | None) -> float | None:
-    """Median seconds from photo upload (DB created_at) to the worker's SUCCESS log line.
+def processing_times(worker: Mapping[str, Any] | None, db: Mapping[str, Any] | None) -> list[float]:
+    """Seconds from photo upload (DB created_at) to the worker's SUCCESS log line.
 
     Photos have no updated_at, so this join of the two fact sources is the only honest
-    measure of processing time the system offers; the Django script does the join."""
-    proc = (db or {}).get("processing") or {}
-    median = proc.get("median_s")
-    return round(float(median), 3) if median is not None else None
+    measure of processing time the system offers. The Django script either did the join
+    itself (`processing`, when it was given the log times) or, gathered concurrently with
+    the log scan, returned bounded `success_created` pairs to join here."""
+    created = {int(i): float(t) for i, t in (db or {}).get("success_created") or []}
+    out = []
+    for s in (worker or {}).get("photo_success", []):
+        start, done = created.get(s.get("photo_id")), parse_ts(s.get("ts"))
+        if start is not None and done is not None and done.timestamp() >= start:
+            out.append(done.timestamp() - start)
+    return out
+
+
+def processing_median(worker: Mapping[str, Any] | None, db: Mapping[str, Any] | None) -> tuple[float | None, int]:
+    proc = (db or {}).get("processing")
+    if proc:
+        median = proc.get("median_s")
+        return (round(float(median), 3) if median is not None else None), int(proc.get("count") or 0)
+    times = processing_times(worker, db)
+    return (round(statistics.median(times), 3) if times else None), len(times)
 
 
 def all_metrics(facts: Mapping[str, Any]) -> Metrics:
@@ -141,6 +157,5 @@ def all_metrics(facts: Mapping[str, Any]) -> Metrics:
     if a and a.get("evaluated"):
         out.update(api_metrics(a))
     if w and d:
-        out["processing_time_median_s"] = processing_median(d)
-        out["processing_time_samples"] = int(((d.get("processing") or {}).get("count")) or 0)
+        out["processing_time_median_s"], out["processing_time_samples"] = processing_median(w, d)
     return out

@@ -102,7 +102,8 @@ def render_db_script(params: Mapping[str, Any]) -> str:
 
 
 def db_params(window: Window, stuck_seconds: float, evidence_limit: int,
-              success_photo_times: Mapping[int, float] | None = None, serializer: bool = True) -> dict[str, Any]:
+              success_photo_times: Mapping[int, float] | None = None, serializer: bool = True,
+              success_created_limit: int = 0) -> dict[str, Any]:
     """`success_photo_times`: photo id -> epoch seconds of its SUCCESS log line. The script
     joins them with `created_at` and returns only the median, so what comes back stays the
     same size however busy the day was."""
@@ -113,6 +114,8 @@ def db_params(window: Window, stuck_seconds: float, evidence_limit: int,
         "stuck_seconds": float(stuck_seconds),
         "evidence_limit": int(evidence_limit),
         "success_photo_times": {str(int(i)): float(t) for i, t in recent},
+        # without log times (gathered concurrently): return up to this many [id, created] pairs
+        "success_created_limit": int(success_created_limit),
         "serializer": bool(serializer),
     }
 

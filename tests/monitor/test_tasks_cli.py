@@ -31,7 +31,7 @@ def test_p0_json_and_metrics_out(ssh_sandbox: dict[str, Any], sandbox: Any, tmp_
     stuck = next(f for f in doc["findings"] if f["id"] == "stuck_photos")
     assert stuck["severity"] == "P0" and stuck["count"] == 1
     assert stuck["evidence"][0]["photo_id"] == evidence["photo_id"]
-    assert {s["name"] for s in doc["steps"]} >= {"worker-logs", "db-checks", "evaluate"}
+    assert {s["name"] for s in doc["steps"]} >= {"gather", "api-check", "evaluate"}
     text = prom.read_text()
     assert '# TYPE runbooks_stuck_photos gauge' in text or "runbooks_stuck_photos" in text
     assert 'target="box"' in text
