@@ -25,7 +25,7 @@ import jinja2
 from .conditions import compile_condition
 from .errors import PlaybookError
 from .resources import playbooks_dir
-from .steps.base import Step, known_kinds, validate_params
+from .steps.base import Step, is_kind, known_kinds, validate_params
 from .yamlfile import line_of, load_yaml
 
 PLAYBOOK_KEYS = {"name", "description", "steps", "vars", "mutating"}
@@ -85,7 +85,6 @@ def parse_playbook(data: Any, where: str) -> Playbook:
     pvars = data.get("vars") or {}
     if not isinstance(pvars, dict):
         raise PlaybookError(f"{where}:{line_of(data, 'vars')}: vars: must be a mapping")
-    kinds = known_kinds()
     steps: list[Step] = []
     seen: set[str] = set()
     for i, raw in enumerate(steps_raw):
@@ -102,8 +101,8 @@ def parse_playbook(data: Any, where: str) -> Playbook:
             raise PlaybookError(f"{where}:{line_of(raw, 'name')}: steps[{i}].name: duplicate step name {sname!r}")
         seen.add(sname)
         kind = raw.get("kind")
-        if kind not in kinds:
-            raise PlaybookError(f"{where}:{line_of(raw, 'kind')}: steps.{sname}.kind: unknown kind {kind!r} (known: {', '.join(kinds)})")
+        if not isinstance(kind, str) or not is_kind(kind):
+            raise PlaybookError(f"{where}:{line_of(raw, 'kind')}: steps.{sname}.kind: unknown kind {kind!r} (known: {', '.join(known_kinds())})")
         params = raw.get("params") or {}
         if not isinstance(params, dict):
             raise PlaybookError(f"{where}:{line_of(raw, 'params')}: steps.{sname}.params: must be a mapping")

@@ -1,29 +1,43 @@
-"""Step kinds. Each module registers its kinds with `@step_kind` on import."""
+"""Step kinds. Each module registers its kinds with `@step_kind` on import.
+
+A kind's module is imported only when a playbook names it (`monitor.db` -> the monitor's
+module), so `inv monitor.p0` does not pay for importing rollback and predeploy code.
+"""
 
 from __future__ import annotations
 
 import importlib
 
-# Modules that register step kinds; a playbook may name any kind registered here.
-KIND_MODULES = (
-    "runbooks.steps.shell",
-    "runbooks.steps.doctor",
-    "runbooks.monitor.steps",
-    "runbooks.rollback.steps",
-    "runbooks.predeploy.steps",
-)
+# kind prefix -> the module that registers those kinds; unprefixed kinds are the engine's.
+KIND_MODULES = {
+    "shell": "runbooks.steps.shell",
+    "doctor": "runbooks.steps.doctor",
+    "monitor": "runbooks.monitor.steps",
+    "rollback": "runbooks.rollback.steps",
+    "predeploy": "runbooks.predeploy.steps",
+}
 
-_loaded = False
+_imported: set[str] = set()
+
+
+def _import(mod: str) -> None:
+    if mod in _imported:
+        return
+    _imported.add(mod)
+    try:
+        importlib.import_module(mod)
+    except ModuleNotFoundError as exc:
+        if not exc.name or not mod.startswith(exc.name):  # a real import error inside an existing module
+            raise
+
+
+def load_kind(kind: str) -> None:
+    """Import the module that registers `kind` (by its prefix before the first dot)."""
+    mod = KIND_MODULES.get(kind.split(".", 1)[0])
+    if mod is not None:
+        _import(mod)
 
 
 def load_all() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in KIND_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if not exc.name or not mod.startswith(exc.name):  # a real import error inside an existing module
-                raise
+    for mod in KIND_MODULES.values():
+        _import(mod)

@@ -82,10 +82,17 @@ def step_kind(name: str, validate: Callable[[Mapping[str, Any]], None] | None = 
 
 
 def get_kind(name: str) -> StepFn:
-    from . import load_all
+    from . import load_kind
 
-    load_all()
+    load_kind(name)
     return _REGISTRY[name]
+
+
+def is_kind(name: str) -> bool:
+    from . import load_kind
+
+    load_kind(name)
+    return name in _REGISTRY
 
 
 def known_kinds() -> list[str]:
@@ -96,9 +103,9 @@ def known_kinds() -> list[str]:
 
 
 def validate_params(kind: str, params: Mapping[str, Any]) -> None:
-    from . import load_all
+    from . import load_kind
 
-    load_all()
+    load_kind(kind)
     v = _VALIDATORS.get(kind)
     if v is not None:
         v(params)
