@@ -1,8 +1,8 @@
 """Step kinds of `playbooks/predeploy.yml`.
 
-  predeploy_preflight  the target can be checked: test user, diary API, driver (exit 3 if not)
-  predeploy_plan       driven runs: say what will be done to the target, ask once (--yes answers)
-  predeploy_scenario   one scenario: checklist, host-clock start, operator or driver, then
+  predeploy.preflight  the target can be checked: test user, diary API, driver (exit 3 if not)
+  predeploy.plan       driven runs: say what will be done to the target, ask once (--yes answers)
+  predeploy.scenario   one scenario: checklist, host-clock start, operator or driver, then
                        identify the meal and verify it with evidence (findings predeploy_scenario_x)
 """
 
@@ -44,7 +44,7 @@ def _test_user(ctx: StepContext) -> UserRef | None:
     return None
 
 
-@step_kind("predeploy_preflight")
+@step_kind("predeploy.preflight")
 def preflight(step: Step, ctx: StepContext) -> StepGen:
     problems: list[str] = []
     user = _test_user(ctx)
@@ -66,7 +66,7 @@ def preflight(step: Step, ctx: StepContext) -> StepGen:
     return StepOutcome(message=f"test user {user}", facts={"test_user": str(user), "scenarios": scen})
 
 
-@step_kind("predeploy_plan")
+@step_kind("predeploy.plan")
 def plan(step: Step, ctx: StepContext) -> StepGen:
     scen = list(ctx.vars.get("scenarios") or SCENARIOS)
     user = _test_user(ctx)
@@ -81,7 +81,7 @@ def _validate_scenario(params: Mapping[str, Any]) -> None:
         raise ValueError("scenario: required, one of A, B, C")
 
 
-@step_kind("predeploy_scenario", _validate_scenario)
+@step_kind("predeploy.scenario", _validate_scenario)
 def scenario_step(step: Step, ctx: StepContext) -> StepGen:
     sc = SCENARIOS[str(step.params["scenario"]).upper()]
     user = _test_user(ctx)

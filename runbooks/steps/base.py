@@ -82,16 +82,17 @@ def step_kind(name: str, validate: Callable[[Mapping[str, Any]], None] | None = 
 
 
 def get_kind(name: str) -> StepFn:
-    from . import load_kind
-
-    load_kind(name)
+    if not is_kind(name):
+        raise KeyError(name)
     return _REGISTRY[name]
 
 
 def is_kind(name: str) -> bool:
-    from . import load_kind
+    from . import load_all, load_kind
 
     load_kind(name)
+    if name not in _REGISTRY:
+        load_all()  # a kind whose name does not start with its module's prefix
     return name in _REGISTRY
 
 
