@@ -39,3 +39,15 @@ def test_shipped_playbooks_all_validate() -> None:
     for name in names:
         pb = load_playbook(name)
         assert pb.steps, name
+
+
+def test_shipped_playbooks_validate_in_a_fresh_process() -> None:
+    """Step kinds load lazily by prefix: each playbook must validate on its own, without
+    another module having registered its kinds first (as it would inside this test run)."""
+    import subprocess
+    import sys
+
+    for name in sorted(p.stem for p in playbooks_dir().glob("*.yml")):
+        r = subprocess.run([sys.executable, "-c", f"from runbooks.playbook import load_playbook; load_playbook({name!r})"],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (name, r.stderr[-500:])
