@@ -119,11 +119,10 @@ def write_report(d: dict[str, Any], path: Path) -> list[str]:
                  f"{first(s, 'docker_calls')} | {first(s, 'django_boots')} | {cpu} | {rss} |")
     ck = p12["checklist"][0]
     floor = med(p12["floor_all"])
-    L += ["", f"Floor: monitor.all's three remote commands sent raw over one paramiko connection (no engine, no "
-          f"process start-up, no evaluation) take {floor:.2f} s; monitor.all's own cost on top is {mon - floor:.2f} s. "
-          f"So against Ansible's {med(p12.get('ansible_checklist') or p12['ansible_monitor_cmds']):.1f} s no tool "
-          f"sending these commands could be faster than "
-          f"{med(p12.get('ansible_checklist') or p12['ansible_monitor_cmds']) / floor:.1f}x on this host."]
+    L += ["", f"Reference: monitor.all's three remote commands sent raw, one after another, over one paramiko "
+          f"connection (no engine, no process start-up, no evaluation) take {floor:.2f} s. monitor.all sends them "
+          f"concurrently (a Batch), so its {mon:.2f} s is the slowest command (the Django boot) plus the local "
+          f"process's start-up, imports and SSH handshake."]
     L += ["", f"The checklist by hand: {ck['commands']} commands ({sum(1 for r in ck['rows'] if r['local'])} curl "
           "spot checks on the operator's machine, the rest over ssh), corrected for the schema errata "
           "(`bench/checklist_commands.py`); every one ran (exit 0, or grep's 1 = no match; no Traceback/"
@@ -220,19 +219,24 @@ def notes(d: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
     if 2 in missed:
         mon, floor = med(p12["monitor_all"]), med(p12["floor_all"])
         an = med(p12.get("ansible_checklist") or p12["ansible_monitor_cmds"])
-        out.append(f"- Target 2 missed: {an / mon:.1f}x. monitor.all takes {mon:.2f} s, of which {floor:.2f} s is the "
-                   f"host running its three commands (raw paramiko, no engine): even a tool with zero cost of its own "
-                   f"would be {an / floor:.1f}x faster than Ansible here. Each remote command pays this host's session "
-                   "cost (login shell sourcing ~/.bashrc with pyenv init, the sandbox's Python docker shim) and "
-                   "Ansible's per-task cost is mostly that too, with ControlPersist reusing its connection.")
+        out.append(f"- Target 2 missed: {an / mon:.1f}x. 10x means {an / 10:.2f} s. monitor.all already runs its three "
+                   f"remote commands concurrently (sent one after another with no engine they take {floor:.2f} s), so "
+                   "its wall time is the slowest of them, the Django boot (~1.0-1.3 s on this host), plus the local "
+                   "process: Python start-up and imports (~0.35-0.45 s) and the SSH handshake (~0.2 s), profiled with "
+                   "pyinstrument; evaluation and the transcript take ~0.05 s. One Django boot, one handshake and one "
+                   "Python start-up together already come close to the 10x budget on this host; the gap is not "
+                   "engine work that could be removed.")
     if 3 in missed:
         p3 = d["part3"]
         n = d["noop_steps"]
         raws = sorted(x["wall_s"] / n * 1000 for x in p3["raw_paramiko"] + p3["raw_paramiko_wrapped"])
+        wrapped = (med(p3["raw_paramiko_wrapped"]) - med(p3["raw_paramiko"])) / n * 1000
         out.append(f"- Target 3 missed: {(med(p3['engine_inprocess']) - med(p3['raw_paramiko'])) / n * 1000:.1f} ms per "
-                   f"step. The raw channel itself varies from {raws[0]:.0f} to {raws[-1]:.0f} ms per command between runs "
-                   "on this shared 2-core machine, more than the margin; the engine's wrapper string alone costs the "
-                   "host ~2 ms (row 2).")
+                   f"step, of which the host-side wrapper alone (row 2, no engine) is {wrapped:.1f} ms: the `timeout` "
+                   "backstop and `sh -c` that let a timeout or Ctrl-C kill the command's whole process group ON THE "
+                   "HOST cost two more processes per command. The Python side adds nothing measurable beyond that. "
+                   "Dropping the wrapper would meet the number and lose the guarantee; we keep it. (The raw channel "
+                   f"itself varies from {raws[0]:.0f} to {raws[-1]:.0f} ms per command between runs here.)")
     if 4 in missed:
         one, fl = med(p4["p0_one"]), med(p4["p0_fleet"])
         f1, ff = med(p4["floor_one"]), med(p4["floor_fleet"])
