@@ -17,6 +17,9 @@ STEPS = ("preflight", "stop-worker", "check-affected", "git-revert", "rebuild", 
 
 
 def sha(flag: str, value: object) -> str:
+    if value is None or value == "":
+        raise InputError(f"{flag} is required: the SHA (7-40 hex digits) of the commit to roll back, "
+                         f"e.g. from `git log --oneline` in the project dir; nothing was run")
     if not isinstance(value, str) or not SHA_RE.fullmatch(value):
         raise InputError(f"{flag}: expected a commit SHA (7-40 hex digits), got {value!r}; nothing was run")
     return value.lower()

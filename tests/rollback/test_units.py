@@ -13,10 +13,16 @@ V = {"project_dir": "/opt/eatfit24", "backend": "eatfit24-backend-1", "worker": 
      "lock_token": "t0k", "operator": "ann", "client_host": "lap", "client_pid": 7, "started_at": "2026-01-15T10:00:00Z"}
 
 
-@pytest.mark.parametrize("value", ["abc;rm -rf /", "$(id)", "`id`", "abcdef1\n", "abcdef", "a" * 41, "", None,
+@pytest.mark.parametrize("value", ["abc;rm -rf /", "$(id)", "`id`", "abcdef1\n", "abcdef", "a" * 41,
                                    "-abcdef1", "abcdefg"])
 def test_sha_refuses_anything_but_7_to_40_hex(value: object) -> None:
     with pytest.raises(InputError, match="expected a commit SHA"):
+        inputs.sha("--commit", value)
+
+
+@pytest.mark.parametrize("value", ["", None])
+def test_a_missing_sha_says_the_flag_is_required(value: object) -> None:
+    with pytest.raises(InputError, match="--commit is required"):
         inputs.sha("--commit", value)
 
 
