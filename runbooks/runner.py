@@ -220,20 +220,18 @@ class Runner:
                         if self.options.resume:
                             resume = self.options.resume.format(step=step.name)
                         break
+            except (Aborted, KeyboardInterrupt) as exc:
+                self._record_interrupt(exc)  # when it happened: before the always-steps it triggers
+                raise
             finally:
                 try:
                     self._run_always(steps, variables)
                 finally:
                     if owned and self.conn is not None:
                         self.conn.close()
-        except Aborted as exc:
-            verdict, message = "aborted", exc.message
+        except (Aborted, KeyboardInterrupt) as exc:
+            verdict, message = "aborted", self._record_interrupt(exc)
             resume = self._resume_hint()
-            tr.emit("interrupted", message=message)
-        except KeyboardInterrupt:
-            verdict, message = "aborted", "interrupted by the operator (Ctrl-C)"
-            resume = self._resume_hint()
-            tr.emit("interrupted", message=message)
         except RunbooksError as exc:
             verdict, message = ("aborted" if exc.exit_code == 4 else "error"), exc.message
             tr.emit("error", message=message, exit_code=exc.exit_code)
@@ -275,6 +273,18 @@ class Runner:
             return None
         self.out.add_listener(cast.on_text)
         return cast
+
+    _interrupt_recorded = False
+
+    def _record_interrupt(self, exc: BaseException) -> str:
+        """Emit `interrupted` once, at the first place that sees it (a second Ctrl-C during
+        the always-steps is part of the same interruption)."""
+        message = exc.message if isinstance(exc, Aborted) else "interrupted by the operator (Ctrl-C)"
+        if not self._interrupt_recorded:
+            assert self.transcript is not None
+            self.transcript.emit("interrupted", message=message)
+            self._interrupt_recorded = True
+        return message
 
     def _resume_hint(self) -> str | None:
         current = self._current_step
