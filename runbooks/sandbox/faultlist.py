@@ -17,5 +17,6 @@ FAULT_DESCRIPTIONS: dict[str, str] = {
     'race_guard_spike': 'users cancel during processing en masse: race guard lines at least triple',
     'race_guard_off': 'the live worker loses its race guard: a late SUCCESS lands on a cancelled photo (flag only; play scenario C through the API to see it)',
     'rebuild_fails': 'the next `docker compose up --build` fails at the image build (one shot)',
+    'rebuild_hangs': 'the next `docker compose up --build` stalls in pip install until killed (one shot)',
     'worker_down': 'the celery worker container died (exit 137, OOM-killed); uploads stay PENDING',
 }

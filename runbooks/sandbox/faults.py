@@ -288,6 +288,12 @@ def _rebuild_fails(ctx: Ctx, now: datetime) -> dict[str, Any]:
     return {"flag": "rebuild_fails"}
 
 
+@fault("rebuild_hangs")
+def _rebuild_hangs(ctx: Ctx, now: datetime) -> dict[str, Any]:
+    faultflags.set_flag(ctx.paths, "rebuild_hangs")
+    return {"flag": "rebuild_hangs"}
+
+
 @fault("worker_down")
 def _worker_down(ctx: Ctx, now: datetime) -> dict[str, Any]:
     name = ctx.config.worker_container

@@ -1,6 +1,7 @@
 """``docker compose``: finds the compose file like compose does (cwd, then parents), resolves
 the project name (-p, $COMPOSE_PROJECT_NAME, ``name:``, dir name) and acts on the
-simulated containers. ``up --build`` can fail by the ``rebuild_fails`` fault."""
+simulated containers. ``up --build`` can fail by the ``rebuild_fails`` fault, or stall until
+killed by the ``rebuild_hangs`` fault."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -165,8 +166,22 @@ def _build(p: Project, services: list[str]) -> int:
                     "ERROR: No matching distribution found for celery==5.4.1\n------\n")
                 return fail('failed to solve: process "/bin/sh -c pip install --no-cache-dir -r requirements.txt" '
                             "did not complete successfully: exit code: 1", 1)
+            if "pip install" in step and faultflags.consume(p.paths, "rebuild_hangs"):
+                _hang(s)
         err(f" => [{s}] exporting to image  0.3s\n => => naming to docker.io/library/{p.name}-{s}  0.0s\n")
     return 0
+
+
+def _hang(service: str) -> NoReturn:
+    """The ``rebuild_hangs`` fault: pip never finishes. The flag is already consumed and no
+    lock is held, so killing the process (SIGTERM; SIGINT exits 130 in ``main``) leaves
+    nothing behind: no container was touched."""
+    started = time.monotonic()
+    while True:
+        err(f" => [{service} 4/6] RUN pip install --no-cache-dir -r requirements.txt  "
+            f"{time.monotonic() - started + 0.4:.1f}s\n")
+        sys.stderr.buffer.flush()
+        time.sleep(1.0)
 
 
 def cmd_simple(p: Project, verb: str, argv: list[str]) -> int:
