@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from runbooks.sshd import SshServer
-from tests.helpers import events, inv_cmd, inv_env, run_dirs, run_inv, write_config, write_playbook
+from tests.helpers import events, inv_cmd, inv_env, run_dirs, run_inv, wait_for, write_config, write_playbook
 
 
 def _target(srv: SshServer, project: Path, **extra: Any) -> dict[str, Any]:
@@ -34,14 +34,6 @@ def env_for(tmp_path: Path, sshd: SshServer):
 def _pgrep(pattern: str) -> list[str]:
     r = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     return [p for p in r.stdout.split() if p and int(p) != os.getpid()]
-
-
-def _wait_until(pred, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_unknown_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: SshServer) -> None:
@@ -114,7 +106,7 @@ def test_hanging_command_times_out_and_is_killed_on_the_host(tmp_path: Path, env
     assert [s["status"] for s in doc["steps"]] == ["timeout"]  # stopped: "after" never ran
     assert "--start-at hang" in (doc["resume"] or "")
     assert time.monotonic() - started < 30
-    _wait_until(lambda: not _pgrep("sleep 39[78]"), what="the hung command to disappear from the host")
+    wait_for(lambda: not _pgrep("sleep 39[78]"), what="the hung command to disappear from the host")
     ev = events(run_dirs(tr)[0])
     done = [e for e in ev if e["type"] == "command_finished"]
     assert done[0]["timed_out"] is True and done[0]["exit_code"] == 124
@@ -184,8 +176,8 @@ def test_ctrl_c_exits_4_and_keeps_the_transcript(tmp_path: Path, env_for) -> Non
         dirs = run_dirs(tr)
         return bool(dirs) and any(e["type"] == "command" and e["step"] == "wait" for e in events(dirs[0]))
 
-    _wait_until(waiting, timeout=30, what="the 'wait' step to start")
-    _wait_until(lambda: bool(_pgrep("sleep 399")), what="sleep on the host")
+    wait_for(waiting, timeout=30, what="the 'wait' step to start")
+    wait_for(lambda: bool(_pgrep("sleep 399")), what="sleep on the host")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 4, err
@@ -198,7 +190,7 @@ def test_ctrl_c_exits_4_and_keeps_the_transcript(tmp_path: Path, env_for) -> Non
     assert "first-done" in first["stdout"]
     md = (run_dirs(tr)[0] / "transcript.md").read_text()
     assert "ABORTED" in md and "first-done" in md
-    _wait_until(lambda: not _pgrep("sleep 399"), what="the interrupted command to be killed on the host")
+    wait_for(lambda: not _pgrep("sleep 399"), what="the interrupted command to be killed on the host")
 
 
 def test_canary_secret_never_printed_or_written(tmp_path: Path, sshd: SshServer) -> None:

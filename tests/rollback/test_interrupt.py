@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from runbooks.sandbox.paths import INIT_DATA_ENV
-from tests.helpers import ROOT, inv_cmd, inv_env, write_config
+from tests.helpers import ROOT, inv_cmd, inv_env, wait_for, write_config
 from tests.rollback.conftest import FEATURE, Host, statuses
 
 
@@ -25,16 +24,6 @@ from tests.rollback.conftest import FEATURE, Host, statuses
 def box(sandbox: Any, ssh_sandbox: dict[str, Any], tmp_path: Path) -> Host:
     cfg = write_config(tmp_path / "runbooks.yaml", {"box": ssh_sandbox}, default_target="box")
     return Host(sandbox=sandbox, target=ssh_sandbox, config=cfg, transcripts=tmp_path / "transcripts")
-
-
-def _wait(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _hanging_compose(host: Host) -> list[str]:
@@ -86,14 +75,14 @@ def test_ctrl_c_during_rebuild_kills_it_on_the_host_releases_the_lock_and_resume
         started = any(e["type"] == "command" and e.get("step") == "rebuild" for e in _events(box))
         return started and bool(_hanging_compose(box))
 
-    _wait(rebuild_running, timeout=90, what="the rebuild command to be running on the host")
+    wait_for(rebuild_running, timeout=90, what="the rebuild command to be running on the host")
     assert box.lock_dir.exists()  # the run holds the lock while it rebuilds
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 4
     stderr = (tmp_path / "err0.txt").read_text() + (tmp_path / "out0.txt").read_text()
 
     # the host: the build is gone (killed by process group, not left to the 1800 s timeout), lock released
-    _wait(lambda: not _hanging_compose(box), timeout=10, what="the hanging compose build to be killed")
+    wait_for(lambda: not _hanging_compose(box), timeout=10, what="the hanging compose build to be killed")
     assert not box.lock_dir.exists()
 
     # the record: interrupted, then the always-steps, then the aborted verdict

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import Any
 
 from runbooks.sandbox import Sandbox
+from tests.helpers import wait_for  # noqa: F401  (re-exported: one poller for every test)
 
 
 def docker(sb: Sandbox, *args: str, cwd: str | None = None, stdin: str | None = None,
@@ -36,11 +35,3 @@ def api(sb: Sandbox, method: str, path: str, body: dict | None = None,
         return e.code, json.loads(e.read())
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
