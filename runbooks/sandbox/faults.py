@@ -276,22 +276,18 @@ def _race_guard_spike(ctx: Ctx, now: datetime) -> dict[str, Any]:
             "race_guard_total": current + k}
 
 
-@fault("race_guard_off")
-def _race_guard_off(ctx: Ctx, now: datetime) -> dict[str, Any]:
-    faultflags.set_flag(ctx.paths, "race_guard_off")
-    return {"flag": "race_guard_off"}
+def _flag_fault(name: str) -> None:
+    """A fault that only sets a flag the live worker or the docker shim reads."""
+
+    def inject(ctx: Ctx, now: datetime) -> dict[str, Any]:
+        faultflags.set_flag(ctx.paths, name)
+        return {"flag": name}
+
+    fault(name)(inject)
 
 
-@fault("rebuild_fails")
-def _rebuild_fails(ctx: Ctx, now: datetime) -> dict[str, Any]:
-    faultflags.set_flag(ctx.paths, "rebuild_fails")
-    return {"flag": "rebuild_fails"}
-
-
-@fault("rebuild_hangs")
-def _rebuild_hangs(ctx: Ctx, now: datetime) -> dict[str, Any]:
-    faultflags.set_flag(ctx.paths, "rebuild_hangs")
-    return {"flag": "rebuild_hangs"}
+for _name in ("race_guard_off", "rebuild_fails", "rebuild_hangs"):
+    _flag_fault(_name)
 
 
 @fault("worker_down")
