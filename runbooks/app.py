@@ -27,8 +27,7 @@ from .playbook import Playbook, load_playbook
 from .redact import Redactor
 from .runner import RunOptions, check_can_run, run_playbook
 from .transcript import default_transcript_dir, iso, utcnow
-
-VERDICT_RANK = {"ok": 0, "warn": 1, "p0": 2, "failed": 3, "error": 4, "aborted": 5}
+from .verdict import RANK as VERDICT_RANK
 
 
 @dataclass

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .verdict import Verdict
+
 Severity = Literal["P0", "P1", "P2"]
 StepStatus = Literal["ok", "failed", "skipped", "timeout", "aborted"]
-Verdict = Literal["ok", "warn", "p0", "failed", "error", "aborted"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Finding:
     count: int = 0
     evidence: list[dict[str, Any]] = field(default_factory=list)
     action: str = ""
-    status: Literal["alert", "ok", "skipped", "no_baseline"] = "alert"
+    status: Literal["alert", "ok", "skipped", "no_baseline", "error", "not_configured"] = "alert"
     reason: str = ""
     threshold: str = ""
     check: str = ""  # which checklist section / task produced it
@@ -134,6 +135,11 @@ class StepOutcome:
     # True: the step found the host unable to run the playbook (missing tool, container,
     # credentials): the run's verdict becomes "error", exit 3, not a P0.
     cannot_run: bool = False
+    # What each fact source really covered (monitor): source -> {status, requested_from,
+    # from, reason}; becomes the run's `coverage` in --json.
+    coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # "7/7 P0 checks ran" or "5/7 ran: db failed: ...": part of the verdict line.
+    ran: str = ""
 
 
 @dataclass
@@ -164,6 +170,7 @@ class RunResult:
     message: str = ""
     facts: dict[str, Any] = field(default_factory=dict)
     resume: str | None = None  # the exact command to resume after a failed/aborted step
+    coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +183,7 @@ class RunResult:
             "message": self.message,
             "findings": [f.to_dict() for f in self.findings if f.status in ("alert", "skipped")],
             "checks": [f.to_dict() for f in self.findings],
+            "coverage": self.coverage,
             "metrics": self.metrics,
             "steps": [s.to_dict() for s in self.steps],
             "transcript": self.transcript,

@@ -50,6 +50,7 @@ from .playbook import Playbook
 from .redact import Redactor
 from .steps.base import Step, StepContext, get_kind
 from .transcript import Transcript, iso, utcnow
+from .verdict import EXIT_FOR_VERDICT
 
 if TYPE_CHECKING:
     from .transcripts.cast import CastWriter
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 300.0
 MAX_RECORDED_OUTPUT = 2_000_000  # chars per stream kept in events.jsonl
 
-EXIT_FOR_VERDICT = {"ok": 0, "warn": 1, "p0": 2, "failed": 2, "error": 3, "aborted": 4}
 
 
 @dataclass
@@ -164,6 +164,8 @@ class Runner:
         self.steps: list[StepResult] = []
         self.facts: dict[str, Any] = {}
         self.remote_commands = 0
+        self.coverage: dict[str, dict[str, Any]] = {}
+        self.ran = ""  # "7/7 P0 checks ran ..." from the step that evaluated the checks
         self._armed = False  # a Confirm was granted for the current step
         self._cannot_run: list[str] = []
         self.cast: CastWriter | None = None  # transcript.cast, fed by the console
@@ -237,18 +239,13 @@ class Runner:
             tr.emit("error", message=message, exit_code=exc.exit_code)
             self.out.error(self.redactor.text(message))
         if verdict == "ok":
-            alerts = [f for f in self.findings if f.status == "alert"]
-            if any(f.severity == "P0" for f in alerts):
-                verdict = "p0"
-            elif alerts:
-                verdict = "warn"
-            if alerts:
-                message = f"{len(alerts)} finding(s): " + ", ".join(sorted({f.id for f in alerts}))
+            verdict, message = judge(self.findings, self.ran)
         exit_code = EXIT_FOR_VERDICT[verdict]
         for f in self.findings:
             tr.emit("finding", **f.to_dict())
         finished = utcnow()
         tr.emit("run_finished", verdict=verdict, exit_code=exit_code, message=message, metrics=self.metrics,
+                coverage=self.coverage,
                 remote_commands=self.remote_commands, resume=resume,
                 steps=[s.to_dict() for s in self.steps])
         tr.close()
@@ -260,6 +257,7 @@ class Runner:
             playbook=self.task, target=self.target.name, started_at=iso(started), finished_at=iso(finished),
             verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,
             transcript=str(tr.md_path), message=self.redactor.text(message), facts=self.facts, resume=resume,
+            coverage=self.coverage,
         )
 
     def _open_cast(self, tr: Transcript) -> CastWriter | None:
@@ -366,6 +364,9 @@ class Runner:
         self.facts[step.name] = outcome.facts
         self.findings.extend(outcome.findings)
         self.metrics.update(outcome.metrics)
+        self.coverage.update(outcome.coverage)
+        if outcome.ran:
+            self.ran = outcome.ran
         if outcome.cannot_run:
             self._cannot_run.append(f"{step.name}: {outcome.message}")
         dur = time.monotonic() - start
@@ -557,10 +558,34 @@ class Runner:
         return None if answer is None else answer.strip()
 
 
+def judge(findings: list[Finding], ran: str = "") -> tuple[Verdict, str]:
+    """The verdict of a run whose steps all completed, from its findings.
+
+    A P0 alert is `p0` whatever else happened. Otherwise a check whose configured source
+    failed (status `error`) makes the verdict `unknown` (exit 3): the run cannot say all is
+    well about what it did not see. `ran` ("7/7 P0 checks ran", or what failed) is part of
+    the verdict line so the operator sees how much the verdict rests on."""
+    alerts = [f for f in findings if f.status == "alert"]
+    errors = [f for f in findings if f.status == "error"]
+    verdict: Verdict = "ok"
+    if any(f.severity == "P0" for f in alerts):
+        verdict = "p0"
+    elif errors:
+        verdict = "unknown"
+    elif alerts:
+        verdict = "warn"
+    parts = []
+    if alerts:
+        parts.append(f"{len(alerts)} finding(s): " + ", ".join(sorted({f.id for f in alerts})))
+    if ran:
+        parts.append(ran)
+    return verdict, "; ".join(parts)
+
+
 def run_playbook(playbook: Playbook, target: Target, options: RunOptions, out: Out,
                  redactor: Redactor) -> RunResult:
     """Run one playbook on one target."""
     return Runner(playbook, target, options, out, redactor).run()
 
 
-__all__ = ["RunOptions", "Runner", "run_playbook", "check_can_run", "EXIT_FOR_VERDICT", "CANNOT_RUN"]
+__all__ = ["RunOptions", "Runner", "run_playbook", "judge", "check_can_run", "EXIT_FOR_VERDICT", "CANNOT_RUN"]

@@ -47,6 +47,16 @@ CATALOG: dict[str, Rule] = {r.id: r for r in (
     Rule("cancel_exception", "P1", "Exception in the cancel flow",
          "Check the backend/worker logs around the exception (POST /api/v1/ai/cancel/, task revocation)",
          "Cheatsheet: errors during cancel"),
+    Rule("cancelled_photo_resurrected", "P0", "Cancelled photo came back (SUCCESS or active after its cancel)",
+         "P0: a photo the user cancelled reached SUCCESS afterwards, so its results are in the diary. Check that the AI "
+         "task does not overwrite CANCELLED (apps/ai/tasks.py: status set to PROCESSING/SUCCESS without the race "
+         f"guard); {ROLLBACK}", "6. Cancel events"),
+    Rule("backend_server_error", "P1", "Unhandled exception in the backend (HTTP 500)",
+         "Read the traceback in the evidence; a 500 on /api/v1/ai/* breaks uploads or cancels for that user",
+         "Cheatsheet: errors"),
+    Rule("ai_upstream_error_rate_high", "P1", "AI upstream errors above threshold (handled)",
+         "The AI provider/proxy is failing (photos end FAILED, meals are finalized): check the AI proxy and "
+         "provider status; not a finalization bug", "2. Meal finalization"),
     Rule("failed_ratio_high", "P1", "FAILED finalizations above threshold",
          "FAILED should be rare unless many users test cancel: check AI errors and cancel usage",
          "2. Meal finalization"),

@@ -56,8 +56,12 @@ def evaluate_custom(rules: Iterable[Mapping[str, Any]], metrics: Mapping[str, An
                        threshold=r["when"], check="custom")
         try:
             hit = bool(compile_condition(r["when"])(**env))
-        except (TypeError, jinja2.UndefinedError, jinja2.exceptions.SecurityError) as exc:
+        except (TypeError, jinja2.UndefinedError) as exc:  # an n/a (None) metric: nothing to judge
             base.status, base.reason = "skipped", f"cannot evaluate: {exc}"
+            out.append(base)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a broken rule is that rule's error, not the run's
+            base.status, base.reason = "error", f"rule raised {type(exc).__name__}: {exc}"
             out.append(base)
             continue
         if hit:

@@ -34,22 +34,40 @@ def worker_metrics(w: Mapping[str, Any]) -> Metrics:
     rg_f = c.get("race_guard_failed", 0)
     rg = sum(v for k, v in c.items() if k.startswith("race_guard_"))
     success = c.get("photo_success", 0)
-    fc, ff = c.get("finalized_complete", 0), c.get("finalized_failed", 0)
     blocks = w.get("error_blocks", [])
-    return {
+    failed_by = w.get("ai_failed_by_category", {})
+    ai_failed = int(sum(failed_by.values()))
+    upstream = int(sum(n for cat, n in failed_by.items() if cat != "validation"))
+    out: Metrics = {
         "race_guard_cancelled": rg_c,
         "race_guard_failed": rg_f,
         "race_guard_total": rg,
         "photos_success_logged": success,
         "race_guard_rate": ratio(rg, rg + success),
-        "finalized_complete": fc,
-        "finalized_failed": ff,
-        "failed_ratio": ratio(ff, fc + ff),
         "orphan_meals_deleted": c.get("orphan_deleted", 0),
-        "worker_error_blocks": len(blocks),
+        "worker_error_blocks": sum(1 for b in blocks if not b.get("handled")),
+        "worker_handled_error_blocks": sum(1 for b in blocks if b.get("handled")),
         "worker_finalization_error_blocks": sum(1 for b in blocks if b.get("finalization")),
         "worker_log_lines_passed": w.get("lines_passed", 0),
+        # handled AI outcomes ([AI:FAILED] lines): upstream = every category but validation
+        "ai_failed_total": ai_failed,
+        "ai_upstream_errors": upstream,
+        "ai_upstream_error_rate": ratio(upstream, success + ai_failed),
     }
+    for cat, n in sorted(failed_by.items()):
+        out[f"ai_failed_by_category.{label_value(cat)}"] = n
+    return out
+
+
+def finalization_metrics(w: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> Metrics:
+    """Finalizations from BOTH containers: the worker finalizes after recognition, the
+    backend's legacy cancel endpoint finalizes the meals it cancels."""
+    fc = ff = 0
+    for part in (w, b):
+        c = (part or {}).get("counts", {})
+        fc += c.get("finalized_complete", 0)
+        ff += c.get("finalized_failed", 0)
+    return {"finalized_complete": fc, "finalized_failed": ff, "failed_ratio": ratio(ff, fc + ff)}
 
 
 def backend_metrics(b: Mapping[str, Any]) -> Metrics:
@@ -60,8 +78,12 @@ def backend_metrics(b: Mapping[str, Any]) -> Metrics:
     out["cancel_log_noop_ratio"] = ratio(out["cancel_log_noop"], received)
     for reason, n in sorted(b.get("received_by_reason", {}).items()):
         out[f"cancel_received_by_reason.{label_value(reason)}"] = n
-    out["backend_error_blocks"] = len(b.get("error_blocks", []))
+    blocks = b.get("error_blocks", [])
+    out["backend_error_blocks"] = sum(1 for x in blocks if not x.get("handled"))
+    out["backend_server_errors"] = sum(len(x.get("server_error_paths") or []) for x in blocks)
     out["backend_log_lines_passed"] = b.get("lines_passed", 0)
+    out["cancel_legacy_marked"] = c.get("legacy_cancel_marked", 0)
+    out["cancel_legacy_task_cancelled"] = c.get("legacy_task_cancelled", 0)
     return out
 
 
@@ -80,11 +102,18 @@ def db_metrics(d: Mapping[str, Any]) -> Metrics:
         out["dau"] = int(counts.get("dau", 0))
         out["meals_processing_total"] = int(counts.get("meals_processing_total", 0))
         out["cancel_rate"] = ratio(out["photos_cancelled"], out["photos_total"])
+        # the same question as the log's finalizations, answered by the DB (meals created
+        # in the window by final status): used when the logs do not cover the window
+        out["db_failed_ratio"] = ratio(out["meals_failed"], int(out["meals_complete"] or 0) + int(out["meals_failed"] or 0))
     if "stuck_photos" in d:
         out["stuck_photos"] = d["stuck_photos"]["count"]
         out["stuck_photos_processing"] = d["stuck_photos"]["processing_only_count"]
     if "stuck_meals" in d:
         out["stuck_meals"] = d["stuck_meals"]["count"]
+    if "resurrected" in d:
+        out["cancelled_photos_resurrected_db"] = d["resurrected"]["count"]
+    if "cancelled_meals_visible" in d:
+        out["cancelled_meals_visible"] = d["cancelled_meals_visible"]["count"]
     if "leaked_photos" in d:
         out["cancelled_photos_with_results"] = d["leaked_photos"]["CANCELLED"]["count"]
         out["failed_photos_with_results"] = d["leaked_photos"]["FAILED"]["count"]
@@ -152,6 +181,8 @@ def all_metrics(facts: Mapping[str, Any]) -> Metrics:
         out.update(worker_metrics(w))
     if b:
         out.update(backend_metrics(b))
+    if w or b:
+        out.update(finalization_metrics(w, b))
     if d:
         out.update(db_metrics(d))
     if a and a.get("evaluated"):

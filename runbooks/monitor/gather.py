@@ -30,31 +30,44 @@ from .window import Window
 
 MARKER_ERE = (
     r"is in terminal state|MealPhoto .* updated to|Finalized meal_id=|"
-    r"\[AI\]\[Cancel\]|has no photos, deleting orphan"
+    r"\[AI\]\[Cancel\]|has no photos, deleting orphan|"
+    r"\[AI\] Mark MealPhoto .* as CANCELLED|\[AI\] Task cancelled: |\[AI:FAILED\]"
 )
-ERROR_ERE = r"Traceback|Error|Exception|ERROR|CRITICAL"
+# `Failed to `: eatfit24 logs some errors without the words Error/Exception, e.g.
+# `[AI] Failed to update MealPhoto %s on cancel` (the backend has no log-level prefix).
+ERROR_ERE = r"Traceback|Error|Exception|ERROR|CRITICAL|Failed to "
 
+# Lines the host adds around docker's output, tagged S by the filter (never counted as log
+# lines): the host's clock, the container's creation and start times (one `docker inspect`
+# in the same command), docker's exit status, the first log line's timestamp and the
+# number of log lines read. Together they say what the scan really covered.
 LOG_FILTER_AWK = (
-    "/^RUNBOOKS_EXIT [0-9]+$/ { print \"0 S \" $0; next }\n"
+    "/^RUNBOOKS_(EXIT|NOW|STARTED) / { print \"0 S \" $0; next }\n"
     "{\n"
+    "  n++; if (n == 1) print \"0 S RUNBOOKS_FIRST \" $1\n"
     "  err = 0\n"
-    f"  if ($0 ~ /{MARKER_ERE}/) {{ print NR \" M \" $0; p[NR] = 1 }}\n"
+    f"  if ($0 ~ /{MARKER_ERE}/) {{ print n \" M \" $0; p[n] = 1 }}\n"
     f"  else if ($0 ~ /{ERROR_ERE}/) {{\n"
-    "    for (i = NR - B; i < NR; i++) if ((i in buf) && !(i in p)) { print i \" C \" buf[i]; p[i] = 1 }\n"
-    "    print NR \" E \" $0; p[NR] = 1; after = A; err = 1\n"
+    "    for (i = n - B; i < n; i++) if ((i in buf) && !(i in p)) { print i \" C \" buf[i]; p[i] = 1 }\n"
+    "    print n \" E \" $0; p[n] = 1; after = A; err = 1\n"
     "  }\n"
-    "  else if (after > 0) { print NR \" C \" $0; p[NR] = 1 }\n"
+    "  else if (after > 0) { print n \" C \" $0; p[n] = 1 }\n"
     "  if (!err && after > 0) after--\n"
-    "  buf[NR] = $0; delete buf[NR - B]; delete p[NR - B]\n"
+    "  buf[n] = $0; delete buf[n - B]; delete p[n - B]\n"
     "}\n"
+    "END { print \"0 S RUNBOOKS_LINES \" (n + 0) }\n"
 )
 
+INSPECT_FORMAT = "{{.Created}} {{.State.StartedAt}}"
 LOGS_TEMPLATE = (
-    "{ docker logs --timestamps --since {{ since }}{% if tail %} --tail {{ tail }}{% endif %} {{ container }} 2>&1;"
+    "{ echo \"RUNBOOKS_NOW $(date -u +%Y-%m-%dT%H:%M:%SZ)\";"
+    " echo \"RUNBOOKS_STARTED $(docker inspect --format {{ fmt }} {{ container }} 2>&1 | head -n 1)\";"
+    " docker logs --timestamps --since {{ since }}{% if tail %} --tail {{ tail }}{% endif %} {{ container }} 2>&1;"
     " echo \"RUNBOOKS_EXIT $?\"; } | awk -v B={{ before }} -v A={{ after }} {{ program }}"
 )
 
-FOLLOW_ERE = r"Finalized|terminal state|MealPhoto .* updated to|\[AI\]\[Cancel\]|deleting orphan|Traceback|Error|Exception"
+FOLLOW_ERE = (r"Finalized|terminal state|MealPhoto .* updated to|\[AI\]\[Cancel\]|deleting orphan|"
+              r"Mark MealPhoto|Task cancelled: |\[AI:FAILED\]|Traceback|Error|Exception|Failed to ")
 
 DJANGO_BOOT = "import sys; exec(sys.stdin.read(), {'__name__': 'runbooks_monitor'})"
 DB_TEMPLATE_NAME = "monitor_db.py.j2"
@@ -70,17 +83,29 @@ def logs_command(container: str, window: Window, tail: int | None, context: int 
         before=int(context),
         after=int(context),
         program=LOG_FILTER_AWK,
+        fmt=INSPECT_FORMAT,
         label=label or f"docker logs {container} (filtered on host)",
     )
 
 
-def follow_command(container: str, tail: int = 50) -> Command:
-    """`monitor.watch`: live follow of one container's marker lines (the lead streams it)."""
+# mawk (Debian's and Ubuntu's default awk) reads a pipe in blocks unless given
+# `-W interactive`, so a follow would show nothing for minutes; gawk and busybox awk
+# stream as they are. The follow asks awk what it is, once, on the host.
+AWK_STREAMING = 'case "$(awk -W version 2>&1 </dev/null)" in *mawk*) W="-W interactive";; *) W=;; esac'
+FOLLOW_AWK = f'$0 ~ /{FOLLOW_ERE}/ {{ print p "\\t" $0; fflush() }}'
+
+
+def follow_command(container: str, tail: int = 50, role: str = "") -> Command:
+    """`monitor.watch`: live follow of one container's marker lines, each prefixed with
+    `role<TAB>`, filtered and tagged by one streaming awk (no grep: busybox grep has no
+    --line-buffered, and GNU grep stops at a NUL byte)."""
     return cmd(
-        "docker logs -f --tail {{ tail }} --timestamps {{ container }} 2>&1 | grep --line-buffered -E {{ ere }}",
+        "{ " + AWK_STREAMING + "; docker logs -f --tail {{ tail }} --timestamps {{ container }} 2>&1"
+        " | awk $W -v p={{ role }} {{ program }}; }",
         tail=int(tail),
         container=container,
-        ere=FOLLOW_ERE,
+        role=role or container,
+        program=FOLLOW_AWK,
         stream=True,
         label=f"follow {container}",
     )

@@ -13,7 +13,6 @@ import socket
 from dataclasses import dataclass
 
 from .. import __version__
-from ..commands import Raw, render
 from ..config import Target
 from ..connectors import connect
 from ..console import Out
@@ -22,14 +21,11 @@ from ..redact import Redactor
 from ..transcript import Transcript, iso, utcnow
 from .watch import WatchCounters, follow_commands
 
-_TAG = "{ %s; } | awk -v p=%s '{ print p \"\\t\" $0; fflush() }'"
-
 
 def combined_follow(target: Target, tail: int) -> str:
+    """Both follows as one host command: each tags its lines with its role."""
     cmds = follow_commands(dict(target.containers), tail)
-    roles = [r for r in ("worker", "backend") if r in target.containers]
-    parts = [_TAG % (c.render(), render("{{ r }}", {"r": role})) for c, role in zip(cmds, roles, strict=True)]
-    return " & ".join(f"( {p} )" for p in parts) + " & wait"
+    return " & ".join(f"( {c.render()} )" for c in cmds) + " & wait"
 
 
 @dataclass
@@ -108,4 +104,4 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
     return WatchResult(code, str(tr.md_path), summary)
 
 
-__all__ = ["watch", "combined_follow", "WatchResult", "Raw"]
+__all__ = ["watch", "combined_follow", "WatchResult"]

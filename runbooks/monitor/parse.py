@@ -25,6 +25,17 @@ SUCCESS_RE = re.compile(r"\[AI\] MealPhoto (\S+) updated to SUCCESS with (\S+) i
 FINAL_RE = re.compile(r"\[MealService\] Finalized meal_id=(\S+) as (COMPLETE|FAILED)")
 ORPHAN_RE = re.compile(r"\[MealService\] Meal (\S+) has no photos, deleting orphan")
 CANCEL_RE = re.compile(r"\[AI\]\[Cancel\] ([A-Z_]+)(.*)$")
+LEGACY_MARK_RE = re.compile(r"\[AI\] Mark MealPhoto (\S+) as CANCELLED")
+LEGACY_TASK_RE = re.compile(r"\[AI\] Task cancelled: task_id=(\S*)")
+AI_FAILED_RE = re.compile(r"\[AI:FAILED\] (.*)$")
+SERVER_ERROR_RE = re.compile(r"Internal Server Error: (\S+)")
+# Error-level lines of failures the app HANDLES: the AI upstream failed, the photo goes
+# FAILED and the meal is finalized. The system working, not an exception in finalization.
+HANDLED_ERROR_RE = re.compile(
+    r"\[AI\] Proxy error: |\[AI\] controlled error |\[AI:FAILED\] |\[AI:EMPTY_ITEMS\] |"
+    r"\[AI Proxy\] Request to .*\| status=\d+ |"
+    r"Task apps\.ai\.tasks\.\S+ succeeded in \S+: \{.*'error_code': "
+)
 _KV_RE = re.compile(r"(\w+)=(\[[^\]]*\]|\S+)")
 FINALIZATION_HINT_RE = re.compile(r"finaliz|\[MealService\]|MealService", re.IGNORECASE)
 CANCEL_HINT_RE = re.compile(r"cancel", re.IGNORECASE)
@@ -51,6 +62,10 @@ class FilteredLog:
     lines: list[LogLine] = field(default_factory=list)
     exit_code: int | None = None  # docker's exit status, reported through the pipe
     malformed: int = 0
+    host_now: str | None = None  # the host's clock when the scan started (UTC)
+    inspect: str | None = None  # `docker inspect`: "<Created> <State.StartedAt>", or its error
+    first_ts: str | None = None  # docker timestamp of the first log line read
+    lines_read: int | None = None  # log lines docker returned (before filtering)
 
 
 def split_docker_ts(line: str) -> tuple[str | None, str]:
@@ -58,16 +73,37 @@ def split_docker_ts(line: str) -> tuple[str | None, str]:
     return (m.group(1), m.group(2)) if m else (None, line)
 
 
+def split_lines(output: str) -> list[str]:
+    """Lines exactly as the host's awk and docker split them: on `\\n` only. Python's
+    splitlines() also splits on \\r, \\v, \\f, \\x1c-\\x1e, \\x85 and \\u2028/9, which would
+    let one hostile log line forge a second, tagged one."""
+    lines = output.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+_SIDE = {"RUNBOOKS_EXIT": "exit_code", "RUNBOOKS_NOW": "host_now", "RUNBOOKS_STARTED": "inspect",
+         "RUNBOOKS_FIRST": "first_ts", "RUNBOOKS_LINES": "lines_read"}
+
+
 def parse_filtered(output: str) -> FilteredLog:
     """Parse the host-side filter's output (see gather.LOG_FILTER_AWK)."""
     out = FilteredLog()
-    for raw in output.splitlines():
+    for raw in split_lines(output):
         parts = raw.split(" ", 2)
-        if len(parts) >= 2 and parts[1] == "S" and raw[len(parts[0]) + 3:].startswith(EXIT_TAG):
-            try:
-                out.exit_code = int(raw.rsplit(" ", 1)[1])
-            except ValueError:
+        if len(parts) == 3 and parts[0] == "0" and parts[1] == "S":
+            key, _, value = parts[2].partition(" ")
+            attr = _SIDE.get(key)
+            if attr is None:
                 out.malformed += 1
+            elif attr in ("exit_code", "lines_read"):
+                try:
+                    setattr(out, attr, int(value.strip()))
+                except ValueError:
+                    out.malformed += 1
+            else:
+                setattr(out, attr, value.strip() or None)
             continue
         if len(parts) < 2 or not parts[0].isdigit() or parts[1] not in ("M", "E", "C"):
             out.malformed += 1
@@ -90,9 +126,24 @@ def classify(text: str) -> str:
         return "orphan_deleted"
     if m := CANCEL_RE.search(text):
         return f"cancel_{m.group(1).lower()}"
-    if re.search(r"Traceback|Error|Exception|ERROR|CRITICAL", text):
+    if LEGACY_MARK_RE.search(text):
+        return "legacy_cancel_marked"
+    if LEGACY_TASK_RE.search(text):
+        return "legacy_task_cancelled"
+    if AI_FAILED_RE.search(text):
+        return "ai_failed"
+    if HANDLED_ERROR_RE.search(text):
+        return "ai_handled_error"
+    if ERROR_RE.search(text):
         return "error"
     return "other"
+
+
+ERROR_RE = re.compile(r"Traceback|Error|Exception|ERROR|CRITICAL|Failed to ")
+
+
+def is_handled_error(text: str) -> bool:
+    return bool(HANDLED_ERROR_RE.search(text)) and "Traceback" not in text
 
 
 def cancel_fields(text: str) -> dict[str, str]:
@@ -144,9 +195,12 @@ def summarize_log(output: str, container: str) -> dict[str, Any]:
     flog = parse_filtered(output)
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    ai_failed_by: Counter[str] = Counter()
     race: list[dict[str, Any]] = []
     finalized: list[dict[str, Any]] = []
     success: list[dict[str, Any]] = []
+    legacy: list[dict[str, Any]] = []
+    ai_failed: list[dict[str, Any]] = []
     cancel: dict[str, list[dict[str, Any]]] = {}
     for ln in flog.lines:
         if ln.tag != "M":
@@ -166,6 +220,16 @@ def summarize_log(output: str, container: str) -> dict[str, Any]:
             m = SUCCESS_RE.search(ln.text)
             assert m
             success.append({"photo_id": _int(m.group(1)), "ts": ln.ts})
+        elif kind == "legacy_cancel_marked":
+            m = LEGACY_MARK_RE.search(ln.text)
+            assert m
+            legacy.append({**ev, "photo_id": _int(m.group(1))})
+        elif kind == "ai_failed":
+            fields = dict(_KV_RE.findall(ln.text))
+            category = fields.get("category", "unknown")
+            ai_failed_by[label(category)] += 1
+            ai_failed.append({"photo_id": _int(fields.get("photo_id", "")), "meal_id": _int(fields.get("meal_id", "")),
+                              "error_code": fields.get("error_code"), "category": category, "ts": ln.ts})
         elif kind.startswith("cancel_"):
             fields = cancel_fields(ln.text)
             cancel.setdefault(kind[len("cancel_"):].upper(), []).append({**ev, **fields})
@@ -175,13 +239,22 @@ def summarize_log(output: str, container: str) -> dict[str, Any]:
     in_blocks: set[int] = set()
     for block in error_blocks(flog.lines):
         in_blocks.update(x.nr for x in block)
+        errs = [x for x in block if x.tag == "E"]
         text = "\n".join(x.text for x in block)
+        handled = all(is_handled_error(x.text) for x in errs)
+        server = [m.group(1) for x in errs if (m := SERVER_ERROR_RE.search(x.text))]
         blocks.append({
             "container": container,
             "first_ts": block[0].ts,
             "lines": [{"ts": x.ts, "line": x.text} for x in block],
-            "finalization": bool(FINALIZATION_HINT_RE.search(text)),
-            "cancel": bool(CANCEL_HINT_RE.search(text)),
+            # handled: every error line is an AI upstream failure the app handled (the photo
+            # went FAILED, the meal was finalized): a metric, never an exception finding
+            "handled": handled,
+            "traceback": any("Traceback" in x.text for x in errs),
+            "server_error_paths": server,
+            "exception": next((x.text for x in reversed(errs) if _EXC_LINE_RE.match(x.text)), None),
+            "finalization": not handled and bool(FINALIZATION_HINT_RE.search(text)),
+            "cancel": not handled and bool(CANCEL_HINT_RE.search(text)),
         })
     standalone = [ln.evidence(container) for ln in flog.lines
                   if ln.tag == "M" and classify(ln.text) == "cancel_exception" and ln.nr not in in_blocks]
@@ -189,16 +262,31 @@ def summarize_log(output: str, container: str) -> dict[str, Any]:
         "container": container,
         "exit_code": flog.exit_code,
         "lines_passed": len(flog.lines),
+        "lines_read": flog.lines_read,
+        "first_ts": flog.first_ts,
+        "host_now": flog.host_now,
+        "inspect": flog.inspect,
         "malformed": flog.malformed,
         "counts": dict(counts),
         "received_by_reason": dict(reasons),
+        "ai_failed_by_category": dict(ai_failed_by),
         "race_guard": race,
         "finalized": finalized,
         "photo_success": success,
+        "legacy_cancel_marked": legacy,
+        "ai_failed": ai_failed,
         "cancel": cancel,
         "error_blocks": blocks,
         "cancel_exception_lines": standalone,
     }
+
+
+# `django.db.utils.IntegrityError: ...`, `ValueError: ...`: the exception a traceback ends with
+_EXC_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Violation)\b:?")
+
+
+def label(value: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", value.lower())[:64] or "empty"
 
 
 def _int(v: str) -> int | str:
@@ -208,7 +296,7 @@ def _int(v: str) -> int | str:
 def extract_result(stdout: str) -> dict[str, Any] | None:
     """The DB script's one tagged JSON line (the LAST one: banners and prints are ignored)."""
     found: dict[str, Any] | None = None
-    for line in stdout.splitlines():
+    for line in split_lines(stdout):
         if line.startswith(RESULT_TAG):
             try:
                 value = json.loads(line[len(RESULT_TAG):])

@@ -9,6 +9,7 @@ be evaluated; the reason says why) or `no_baseline` (anomaly rule without enough
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..model import Finding
 from .anomaly import ANOMALY_RULES, Baselines
 from .catalog import CATALOG
 from .derive import Metrics, all_metrics
+from .parse import parse_ts
 from .sections import NEEDS
 from .thresholds import Settings
 
@@ -194,20 +196,119 @@ def r_cancel_exception(facts: Facts, s: Settings) -> Finding:
     return f
 
 
+def _partial(facts: Facts, part: str) -> str:
+    """Why a log source covers less than the window ("" when it covers all of it)."""
+    cov = (facts.get("coverage") or {}).get(part) or {}
+    return str(cov.get("reason") or "partial window") if cov.get("status") == "partial" else ""
+
+
 def r_failed_ratio(facts: Facts, s: Settings, m: Metrics) -> Finding:
+    """FAILED/(COMPLETE+FAILED) finalizations from both containers' logs; when the logs do
+    not cover the window (a recreated container), from the DB: meals created in the
+    window by final status. The reason says which source the number came from."""
+    w, why = _logs(facts, "worker_logs")
+    th = f"FAILED/(COMPLETE+FAILED) > {s['failed_ratio']:.0%}"
+    partial = _partial(facts, "worker_logs") or _partial(facts, "backend_logs")
+    use_db = (w is None or partial) and m.get("meals_total") is not None
+    if use_db:
+        r, failed_n, complete_n = m.get("db_failed_ratio"), int(m.get("meals_failed") or 0), int(m.get("meals_complete") or 0)
+        source = "DB (meals created in the window by final status)" + (f"; logs not used: {partial or why}")
+    elif w is None:
+        return make("failed_ratio_high", s, "skipped", reason=why)
+    else:
+        r, failed_n, complete_n = m.get("failed_ratio"), int(m.get("finalized_failed") or 0), int(m.get("finalized_complete") or 0)
+        source = "logs (finalizations in both containers)"
+    if r is None:
+        return make("failed_ratio_high", s, "ok", reason=f"no finalized meals in the window: ratio n/a; source: {source}",
+                    threshold=th)
+    detail = f"ratio {r:.1%} ({failed_n} FAILED / {complete_n} COMPLETE); source: {source}"
+    if r > s["failed_ratio"]:
+        ev = [] if use_db or w is None else [x for x in w.get("finalized", []) if x.get("as") == "FAILED"]
+        ev += [x for x in (facts.get("backend_logs") or {}).get("finalized", []) if x.get("as") == "FAILED" and not use_db]
+        return make("failed_ratio_high", s, "alert", failed_n, ev, reason=detail, threshold=th)
+    return make("failed_ratio_high", s, "ok", reason=detail, threshold=th)
+
+
+def r_ai_upstream(facts: Facts, s: Settings, m: Metrics) -> Finding:
+    """Handled AI upstream failures ([AI:FAILED], every category but validation): the
+    photo goes FAILED and the meal is finalized, so this is a rate, never an exception."""
+    rid = "ai_upstream_error_rate_high"
     w, why = _logs(facts, "worker_logs")
     if w is None:
-        return make("failed_ratio_high", s, "skipped", reason=why)
-    r = m.get("failed_ratio")
-    th = f"FAILED/(COMPLETE+FAILED) > {s['failed_ratio']:.0%}"
+        return make(rid, s, "skipped", reason=why)
+    r = m.get("ai_upstream_error_rate")
+    th = f"upstream AI errors / recognitions > {s['ai_upstream_error_ratio']:.0%}, >= {s['min_events']:g} errors"
+    n = int(m.get("ai_upstream_errors") or 0)
+    partial = _partial(facts, "worker_logs")
+    note = f" (partial window: {partial})" if partial else ""
     if r is None:
-        return make("failed_ratio_high", s, "ok", reason="no finalizations in the window: ratio n/a", threshold=th)
-    if r > s["failed_ratio"]:
-        ev = [x for x in w.get("finalized", []) if x.get("as") == "FAILED"]
-        return make("failed_ratio_high", s, "alert", int(m["finalized_failed"] or 0), ev,
-                    reason=f"ratio {r:.1%} ({m['finalized_failed']} FAILED / {m['finalized_complete']} COMPLETE)",
-                    threshold=th)
-    return make("failed_ratio_high", s, "ok", reason=f"ratio {r:.1%}", threshold=th)
+        return make(rid, s, "ok", reason="no recognitions in the window: rate n/a" + note, threshold=th)
+    detail = f"{n} upstream errors, rate {r:.1%} of {int(m.get('photos_success_logged') or 0) + int(m.get('ai_failed_total') or 0)} recognitions" + note
+    if r > s["ai_upstream_error_ratio"] and n >= s["min_events"]:
+        ev = [x for x in w.get("ai_failed", []) if x.get("category") != "validation"]
+        return make(rid, s, "alert", n, ev, reason=detail, threshold=th)
+    return make(rid, s, "ok", reason=detail, threshold=th)
+
+
+def r_backend_server_error(facts: Facts, s: Settings) -> Finding:
+    b, why = _logs(facts, "backend_logs")
+    if b is None:
+        return make("backend_server_error", s, "skipped", reason=why)
+    ev = []
+    for blk in b.get("error_blocks", []):
+        for path in blk.get("server_error_paths") or []:
+            ev.append({"container": blk.get("container"), "ts": blk.get("first_ts"), "path": path,
+                       "exception": blk.get("exception"), "lines": blk.get("lines", [])[:14]})
+    return alert_or_ok("backend_server_error", s, len(ev), ev, threshold="any `Internal Server Error` (HTTP 500)")
+
+
+def r_resurrected(facts: Facts, s: Settings) -> Finding:
+    """A photo a cancel applied to that is SUCCESS (or active) afterwards. From the DB
+    (CancelEvents that updated their photos) and from the logs: a cancel line for the
+    photo (the batch endpoint's UPDATED_PHOTOS, the legacy endpoint's `Mark MealPhoto N as
+    CANCELLED`) followed by the worker's `MealPhoto N updated to SUCCESS`. A photo that
+    reached SUCCESS after a cancel was active when the cancel ran, so the cancel applied."""
+    rid = "cancelled_photo_resurrected"
+    db_part, db_why = _db_part(facts, "resurrected")
+    w, b = facts.get("worker_logs"), facts.get("backend_logs")
+    if db_part is None and (w is None or b is None):
+        return make(rid, s, "skipped", reason=db_why or "")
+    ev: dict[Any, dict[str, Any]] = {}
+    for row in (db_part or {}).get("sample", []):
+        ev[row.get("photo_id")] = dict(row)
+    if w is not None and b is not None:
+        success = {}
+        for row in w.get("photo_success", []):
+            ts = parse_ts(row.get("ts"))
+            if ts is not None:
+                success.setdefault(row.get("photo_id"), ts)
+        for pid, cancelled_at, how in _log_cancels(b):
+            done = success.get(pid)
+            if done is not None and done > cancelled_at:
+                row = ev.setdefault(pid, {"photo_id": pid, "source": "logs"})
+                row.update({"cancelled_at_log": cancelled_at.isoformat(), "success_at_log": done.isoformat(), "cancel_line": how})
+                if row.get("source") == "db":
+                    row["source"] = "db+logs"
+    n = max(len(ev), int((db_part or {}).get("count") or 0))
+    f = alert_or_ok(rid, s, n, list(ev.values()), threshold="any")
+    if db_part is None:
+        f.reason = f"from the logs only: {db_why}"
+    return f
+
+
+def _log_cancels(b: Mapping[str, Any]) -> list[tuple[Any, Any, str]]:
+    out = []
+    for row in (b.get("cancel") or {}).get("UPDATED_PHOTOS", []):
+        ts = parse_ts(row.get("ts"))
+        if ts is None:
+            continue
+        for pid in re.findall(r"\d+", str(row.get("meal_photo_ids") or "")):
+            out.append((int(pid), ts, "UPDATED_PHOTOS"))
+    for row in b.get("legacy_cancel_marked", []):
+        ts = parse_ts(row.get("ts"))
+        if ts is not None:
+            out.append((row.get("photo_id"), ts, "legacy Mark ... as CANCELLED"))
+    return out
 
 
 def r_duplicate_rate(facts: Facts, s: Settings, m: Metrics) -> Finding:
@@ -236,31 +337,77 @@ POINT_RULES: dict[str, Callable[[Facts, Settings], Finding]] = {
     "stuck_meals": r_stuck_meals,
     "finalization_exception": r_finalization_exception,
     "cancel_exception": r_cancel_exception,
+    "cancelled_photo_resurrected": r_resurrected,
+    "backend_server_error": r_backend_server_error,
 }
 RATIO_RULES: dict[str, Callable[[Facts, Settings, Metrics], Finding]] = {
     "failed_ratio_high": r_failed_ratio,
+    "ai_upstream_error_rate_high": r_ai_upstream,
     "cancel_duplicate_rate_high": r_duplicate_rate,
 }
 
 
+# The sources whose failure leaves a check unable to say "ok" (coverage.SOURCES names).
+CHECK_SOURCES: dict[str, tuple[str, ...]] = {
+    **NEEDS,
+    "api_non_success_photo": ("serializer", "api"),
+    "api_failed_meal": ("api",),
+}
+
+
+def settle(f: Finding, coverage: Mapping[str, Mapping[str, Any]]) -> Finding:
+    """A check that could not say yes or no is never passed off as either.
+
+    `not_configured`: every source it reads is one the operator did not configure (no API
+    headers). `error`: a source it reads was configured but failed (command, Django, HTTP,
+    timeout), or its own DB query failed; an alert found from the other sources stays an
+    alert. Anything else (`disabled`, a history file problem) stays `skipped`."""
+    if f.status == "alert" or f.reason.startswith("disabled"):
+        return f
+    srcs = [(name, coverage.get(name)) for name in CHECK_SOURCES.get(f.id, ())]
+    known = [(n, c) for n, c in srcs if c is not None]
+    failed = [(n, c) for n, c in known if c.get("status") == "error"]
+    if failed:
+        why = "; ".join(f"{n} failed: {c.get('reason')}" for n, c in failed)
+        f.status, f.reason = "error", why + (f" ({f.reason})" if f.reason and f.status != "skipped" else "")
+        return f
+    partial = [(n, c) for n, c in known if c.get("status") == "partial" and n.endswith("_logs")]
+    if partial and f.status in ("ok", "no_baseline"):
+        note = "; ".join(f"{n} partial: {c.get('reason')}" for n, c in partial)
+        f.reason = f"{f.reason}; {note}" if f.reason else note
+    if f.status == "skipped":
+        if known and all(c.get("status") == "not_configured" for _, c in known):
+            f.status = "not_configured"
+            f.reason = "; ".join(f"{n}: {c.get('reason')}" for n, c in known)
+        elif known and f.reason and ("could not run" in f.reason or "not in the result" in f.reason):
+            f.status = "error"  # its source answered, its own query failed (e.g. FieldError)
+    return f
+
+
 def evaluate(facts: Facts, checks: list[str] | tuple[str, ...], settings: Settings,
              baselines: Baselines | None = None) -> tuple[list[Finding], Metrics]:
-    """All selected checks -> findings (one each, in catalog order), plus the run's metrics."""
+    """All selected checks -> findings (one each, in catalog order), plus the run's metrics.
+    A rule that raises is that rule's `error`, never the loss of the other findings."""
     metrics = all_metrics(facts)
+    coverage = facts.get("coverage") or {}
     findings: list[Finding] = []
     for rule_id in [c for c in CATALOG if c in set(checks)]:
         if rule_id in settings.disabled:
             findings.append(make(rule_id, settings, "skipped", reason="disabled in the target's monitor config"))
             continue
-        if rule_id in POINT_RULES:
-            findings.append(POINT_RULES[rule_id](facts, settings))
-        elif rule_id in RATIO_RULES:
-            findings.append(RATIO_RULES[rule_id](facts, settings, metrics))
-        else:
-            missing = [n for n in NEEDS[rule_id] if facts.get(n) is None]
-            if missing:
-                why = "; ".join((facts.get("errors") or {}).get(n) or f"{n} not gathered" for n in missing)
-                findings.append(make(rule_id, settings, "skipped", reason=why))
+        try:
+            if rule_id in POINT_RULES:
+                f = POINT_RULES[rule_id](facts, settings)
+            elif rule_id in RATIO_RULES:
+                f = RATIO_RULES[rule_id](facts, settings, metrics)
             else:
-                findings.append(ANOMALY_RULES[rule_id](facts, settings, metrics, baselines or {}))
+                missing = [n for n in NEEDS[rule_id] if facts.get(n) is None]
+                if missing:
+                    why = "; ".join((facts.get("errors") or {}).get(n) or f"{n} not gathered" for n in missing)
+                    f = make(rule_id, settings, "skipped", reason=why)
+                else:
+                    f = ANOMALY_RULES[rule_id](facts, settings, metrics, baselines or {})
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
+            f = make(rule_id, settings, "error", reason=f"rule raised {type(exc).__name__}: {exc}")
+        findings.append(settle(f, coverage))
     return findings, metrics

@@ -24,6 +24,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "stuck_meals": ("db",),
     "finalization_exception": ("worker_logs",),
     "cancel_exception": ("backend_logs", "worker_logs"),
+    "cancelled_photo_resurrected": ("db", "backend_logs", "worker_logs"),
+    "backend_server_error": ("backend_logs",),
+    "ai_upstream_error_rate_high": ("worker_logs",),
     "failed_ratio_high": ("worker_logs",),
     "cancel_duplicate_rate_high": ("backend_logs",),
     "race_guard_spike": ("worker_logs",),
@@ -37,16 +40,18 @@ NEEDS: dict[str, tuple[str, ...]] = {
 SECTIONS: dict[str, tuple[str, ...]] = {
     "race-guard": ("race_guard_spike", "cancelled_growth_stable_dau", "failed_growth_without_cancel",
                    "slow_processing_cancel_rise"),                                   # 1
-    "finalization": ("failed_ratio_high", "finalization_exception"),                 # 2
+    "finalization": ("failed_ratio_high", "finalization_exception", "ai_upstream_error_rate_high"),  # 2
     "stuck": ("stuck_photos", "stuck_meals"),                                        # 3
     "api": ("cancelled_photo_with_results", "failed_photo_with_results",             # 4 + 5
             "api_non_success_photo", "api_failed_meal"),
-    "cancel-events": ("cancel_not_applied", "cancel_duplicate_rate_high", "cancel_noop_spike"),  # 6
-    "errors": ("finalization_exception", "cancel_exception"),                        # cheatsheet
+    "cancel-events": ("cancel_not_applied", "cancelled_photo_resurrected", "cancel_duplicate_rate_high",
+                      "cancel_noop_spike"),                                          # 6
+    "errors": ("finalization_exception", "cancel_exception", "backend_server_error"),  # cheatsheet
 }
 SECTIONS["all"] = tuple(NEEDS)
 SECTIONS["p0"] = ("cancelled_photo_with_results", "api_non_success_photo", "api_failed_meal",
-                  "cancel_not_applied", "stuck_photos", "stuck_meals", "finalization_exception")
+                  "cancel_not_applied", "cancelled_photo_resurrected", "stuck_photos", "stuck_meals",
+                  "finalization_exception")
 
 TASKS = tuple(f"monitor.{s}" for s in SECTIONS)
 

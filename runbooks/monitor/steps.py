@@ -22,9 +22,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..model import Batch, HttpRequest, HttpResponse, Note, Result, StepOutcome, StepStatus
+from ..model import Batch, Finding, HttpRequest, HttpResponse, Note, Result, StepOutcome
 from ..steps.base import Step, StepContext, StepGen, step_kind
-from . import gather
+from . import coverage, gather
 from .anomaly import ANOMALY_RULES
 from .catalog import CATALOG
 from .custom import evaluate_custom
@@ -32,7 +32,7 @@ from .custom import validate as validate_custom
 from .history import History, history_path, window_key
 from .parse import extract_result, parse_ts, summarize_log
 from .rules import evaluate
-from .sections import NEEDS
+from .sections import NEEDS, needs_for
 from .thresholds import Settings, settings_from
 from .window import parse_since, parse_tail
 
@@ -229,7 +229,9 @@ def _validate_api(params: Mapping[str, Any]) -> None:
 
 
 def _api_skip(reason: str) -> StepOutcome:
-    return StepOutcome(status="skipped", message=reason, facts={"api": {"evaluated": False, "reason": reason}})
+    """The operator did not configure the API check: `not configured`, listed as such."""
+    return StepOutcome(status="skipped", message=reason,
+                       facts={"api": {"evaluated": False, "not_configured": True, "reason": reason}})
 
 
 def meals_from_body(body: Any) -> list[Mapping[str, Any]] | None:
@@ -280,9 +282,10 @@ def api_step(step: Step, ctx: StepContext) -> StepGen:
         yield Note(f"GET {url}: {resp.error}", level="error")
         return _failed("api", f"GET {url}: {resp.error}")
     if resp.status in (401, 403):
-        reason = f"API rejected the credentials (HTTP {resp.status}); Telegram init data may have expired"
-        yield Note(reason, level="warn")
-        return _api_skip(reason)
+        reason = (f"GET {url}: HTTP {resp.status}, the API rejected the credentials "
+                  "(X-Telegram-Init-Data expires after 24 h: refresh it)")
+        yield Note(reason, level="error")
+        return _failed("api", reason)
     if resp.status != 200:
         yield Note(f"GET {url}: HTTP {resp.status}", level="error")
         return _failed("api", f"GET {url}: HTTP {resp.status}")
@@ -321,9 +324,12 @@ def collect_facts(ctx: StepContext) -> dict[str, Any]:
 def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     s = settings_for(ctx)
     checks = list(ctx.vars.get("checks") or NEEDS)
+    needs = list(ctx.vars.get("needs") or needs_for(checks))
     window = parse_since(ctx.vars.get("since") or "24h")
-    key = window_key(window.docker, parse_tail(ctx.vars.get("tail")))
+    tail = parse_tail(ctx.vars.get("tail"))
+    key = window_key(window.docker, tail)
     facts = collect_facts(ctx)
+    facts["coverage"] = coverage.collect(facts, needs, window, tail)
     hist = History(history_path(ctx.vars.get("transcript_dir")))
     baselines = None
     if any(c in ANOMALY_RULES for c in checks):
@@ -338,18 +344,45 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
             if f.id in ANOMALY_RULES and f.status == "no_baseline":
                 f.status, f.reason = "skipped", facts["errors"].get("history", f.reason)
     findings += evaluate_custom(s.rules, metrics)
+    cov = facts["coverage"]
+    # Only a run that saw its whole window is a baseline for later runs: a recreated
+    # container's short log or a failed source would drag the medians down.
+    complete = all(c["status"] in ("complete", "not_configured") for c in cov.values())
     recorded = False
-    if step.params.get("record", True) and not ctx.dry_run:
+    if step.params.get("record", True) and not ctx.dry_run and complete:
         try:
             hist.record(ctx.target.name, key, ctx.playbook or "monitor", metrics)
             recorded = True
         except Exception as exc:  # noqa: BLE001
             yield Note(f"could not record metrics in history ({hist.path}): {exc}", level="warn")
+    elif not complete:
+        yield Note("not stored as a baseline: " + "; ".join(f"{n} {c['status']}" for n, c in sorted(cov.items())
+                                                            if c["status"] not in ("complete", "not_configured")),
+                   level="warn")
+    for name, c in sorted(cov.items()):
+        if c["status"] == "partial":
+            yield Note(f"coverage: {name} partial: {c['reason']}", level="warn")
     alerts = [f for f in findings if f.status == "alert"]
     msg = f"{len(findings)} checks, {len(alerts)} alert(s)" + (f"; history: {hist.path}" if recorded else "")
-    gather_errors = {k: v for k, v in facts["errors"].items() if k in PARTS}
-    status: StepStatus = "failed" if gather_errors else "ok"
-    if gather_errors:
-        msg = "fact gathering failed (" + "; ".join(f"{k}: {v}" for k, v in sorted(gather_errors.items())) + "); " + msg
-    return StepOutcome(status=status, message=msg, findings=findings, metrics=metrics,
-                       facts={"history": str(hist.path), "recorded": recorded, "window": key})
+    return StepOutcome(status="ok", message=msg, findings=findings, metrics=metrics,
+                       facts={"history": str(hist.path), "recorded": recorded, "window": key},
+                       coverage=cov, ran=ran_line(ctx.vars.get("section"), findings, cov))
+
+
+def ran_line(section: object, findings: list[Finding], cov: Mapping[str, Mapping[str, Any]]) -> str:
+    """"8/8 P0 checks ran" or "6/8 P0 checks ran: db failed: FieldError ...; not configured: api (...)"."""
+    label = "P0 checks" if section == "p0" else "checks"
+    ran = [f for f in findings if f.status in ("ok", "alert", "no_baseline")]
+    parts = []
+    failed = sorted({f"{n} failed: {c['reason']}" for n, c in cov.items() if c["status"] == "error"})
+    failed += [f"{f.id}: {f.reason}" for f in findings if f.status == "error"
+               and not any(f.reason.startswith(n) for n, c in cov.items() if c["status"] == "error")]
+    if failed:
+        parts.append("; ".join(failed))
+    partial = [f"{n} partial from {c['from'] or '?'}" for n, c in sorted(cov.items()) if c["status"] == "partial"]
+    if partial:
+        parts.append("; ".join(partial))
+    nc = [f"{n} ({c['reason']})" for n, c in sorted(cov.items()) if c["status"] == "not_configured"]
+    if nc:
+        parts.append("not configured: " + ", ".join(nc))
+    return f"{len(ran)}/{len(findings)} {label} ran" + (": " + "; ".join(parts) if parts else "")

@@ -19,6 +19,7 @@ DEFAULTS: dict[str, float] = {
     "stuck_seconds": 60,          # checklist: PROCESSING > 60 s
     "failed_ratio": 0.05,         # checklist: FAILED should be < 5%
     "duplicate_ratio": 0.05,      # checklist: P1 at > 5% duplicates
+    "ai_upstream_error_ratio": 0.10,  # our choice: handled AI upstream failures above 10% of recognitions
     "spike_factor": 2.0,          # checklist: x2 vs baseline (race guard, noop rate)
     "growth_factor": 1.5,         # our choice: "growth" = +50% vs baseline
     "dau_tolerance": 0.2,         # our choice: DAU "stable" = within +-20% of baseline

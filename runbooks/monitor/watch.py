@@ -37,7 +37,7 @@ def style_for(kind: str) -> str:
 
 def follow_commands(containers: dict[str, str], tail: int = 50) -> list[Command]:
     """One follow command per container role (worker first, then backend)."""
-    return [follow_command(containers[r], tail) for r in ("worker", "backend") if r in containers]
+    return [follow_command(containers[r], tail, r) for r in ("worker", "backend") if r in containers]
 
 
 @dataclass

@@ -72,7 +72,9 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
 
     def once() -> tuple[int, str, str]:
         code = _run("p0", target, since, tail, json, transcript_dir, metrics_out)
-        verdict = {0: "ok", 1: "warn", 2: "p0", 3: "error", 4: "aborted"}.get(code, "?")
+        from ..verdict import VERDICT_FOR_EXIT
+
+        verdict = VERDICT_FOR_EXIT.get(code, "?")
         return code, verdict, ""
 
     finish(repeat(once, every, for_, out))

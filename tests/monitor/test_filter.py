@@ -26,6 +26,7 @@ def fake_docker(tmp_path: Path, lines: list[str], rc: int = 0, stderr: str = "")
     script = bindir / "docker"
     script.write_text(
         "#!/bin/sh\n"
+        "if [ \"$1\" = inspect ]; then echo 2020-01-01T00:00:00.000000000Z 2020-01-01T00:00:00.000000000Z; exit 0; fi\n"
         f"printf '%s\\n' \"$@\" > '{argv_file}'\n"
         f"cat '{log}'\n"
         + (f"echo '{stderr}' >&2\n" if stderr else "")

@@ -147,4 +147,6 @@ def test_p0_over_real_ssh(ssh_sandbox: dict[str, Any], sandbox: Any, tmp_path: P
     f = alerts(res)["stuck_photos"]
     assert (f.count, res.exit_code) == (1, 2)
     assert f.evidence[0]["photo_id"] == evidence["photo_id"]
-    assert remote_commands(events) == 2  # worker log scan + Django shell (p0 needs no backend log)
+    # worker and backend log scans + Django shell: p0 reads the backend log too (the legacy
+    # cancel endpoint finalizes meals and cancels photos there: cancelled_photo_resurrected)
+    assert remote_commands(events) == 3

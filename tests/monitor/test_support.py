@@ -86,7 +86,8 @@ def test_window_validation() -> None:
 
 def test_run_vars_per_task() -> None:
     v = run_vars("monitor.p0")
-    assert v["needs"] == ["worker_logs", "db", "api"] and "stuck_photos" in v["checks"]
+    # the backend log: legacy cancels and their finalizations (cancelled_photo_resurrected)
+    assert v["needs"] == ["worker_logs", "backend_logs", "db", "api"] and "stuck_photos" in v["checks"]
     assert run_vars("monitor.all")["needs"] == ["worker_logs", "backend_logs", "db", "api"]
     assert run_vars("monitor.stuck")["needs"] == ["db"]
     assert run_vars("monitor.finalization")["needs"] == ["worker_logs"]
@@ -109,8 +110,11 @@ def test_watch_classification_and_counters() -> None:
     assert "race_guard_cancelled=1" in c.summary() and "cancel_duplicate=1" in c.summary()
     cmds = follow_commands({"worker": "w1", "backend": "b1"})
     r = cmds[0].render()
-    assert r.startswith("docker logs -f --tail 50 --timestamps w1 2>&1 | grep --line-buffered -E ")
-    assert cmds[1].render().split()[6] == "b1" and cmds[0].stream
+    # one streaming awk filters and tags (mawk gets -W interactive); no grep (busybox has no
+    # --line-buffered, GNU grep stops at a NUL byte)
+    assert "docker logs -f --tail 50 --timestamps w1 2>&1 | awk $W -v p=worker " in r and "grep" not in r
+    assert "*mawk*) W=\"-W interactive\"" in r
+    assert " b1 2>&1 | awk $W -v p=backend " in cmds[1].render() and cmds[0].stream
 
 
 def test_schedule() -> None:
@@ -143,4 +147,9 @@ def test_custom_rules() -> None:
         validate([{"id": "x_y", "severity": "P0", "when": 3}], set())
     escape = [{"id": "esc", "severity": "P0", "when": "().__class__.__base__.__subclasses__()"}]
     validate(escape, set())  # compiles; the sandbox refuses it at evaluation
-    assert evaluate_custom(escape, {})[0].status == "skipped"
+    # a rule that cannot be evaluated (refused by the sandbox, raises) is that rule's error
+    refused = evaluate_custom(escape, {})[0]
+    assert refused.status == "error" and "SecurityError" in refused.reason
+    broken = evaluate_custom([{"id": "zero", "severity": "P1", "when": "1 / cancel_events_total > 1"}],
+                             {"cancel_events_total": 0})[0]
+    assert broken.status == "error" and "ZeroDivisionError" in broken.reason
