@@ -26,7 +26,10 @@ def telegram_auth(view: Callable[..., Any]) -> Callable[..., Any]:
         if not given:
             return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
         if not hmac.compare_digest(given.encode(), _secret().encode()):
-            return JsonResponse({"detail": "Invalid Telegram init data."}, status=403)
+            # as eatfit24 does for a bad signature or initData older than 24 h
+            resp = JsonResponse({"detail": "Invalid Telegram init data."}, status=401)
+            resp["WWW-Authenticate"] = "DebugMode"
+            return resp
         from runbooks.sandbox.users import api_user
 
         request.user = api_user()
