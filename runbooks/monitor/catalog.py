@@ -51,6 +51,9 @@ CATALOG: dict[str, Rule] = {r.id: r for r in (
          "P0: a photo the user cancelled reached SUCCESS afterwards, so its results are in the diary. Check that the AI "
          "task does not overwrite CANCELLED (apps/ai/tasks.py: status set to PROCESSING/SUCCESS without the race "
          f"guard); {ROLLBACK}", "6. Cancel events"),
+    Rule("cancelled_meal_visible", "P1", "Meal with every photo CANCELLED is not FAILED (empty card in the diary)",
+         "The cancel did not finalize the meal (the batch cancel endpoint does not; the legacy one does): "
+         "finalize it (FAILED) and check the cancel flow's finalization", "5. API response"),
     Rule("backend_server_error", "P1", "Unhandled exception in the backend (HTTP 500)",
          "Read the traceback in the evidence; a 500 on /api/v1/ai/* breaks uploads or cancels for that user",
          "Cheatsheet: errors"),

@@ -250,6 +250,14 @@ def r_ai_upstream(facts: Facts, s: Settings, m: Metrics) -> Finding:
     return make(rid, s, "ok", reason=detail, threshold=th)
 
 
+def r_cancelled_meal_visible(facts: Facts, s: Settings) -> Finding:
+    part, why = _db_part(facts, "cancelled_meals_visible")
+    if part is None:
+        return make("cancelled_meal_visible", s, "skipped", reason=why or "")
+    return alert_or_ok("cancelled_meal_visible", s, part["count"], part["sample"],
+                       threshold="any meal whose photos are all CANCELLED and that is not FAILED")
+
+
 def r_backend_server_error(facts: Facts, s: Settings) -> Finding:
     b, why = _logs(facts, "backend_logs")
     if b is None:
@@ -339,6 +347,7 @@ POINT_RULES: dict[str, Callable[[Facts, Settings], Finding]] = {
     "cancel_exception": r_cancel_exception,
     "cancelled_photo_resurrected": r_resurrected,
     "backend_server_error": r_backend_server_error,
+    "cancelled_meal_visible": r_cancelled_meal_visible,
 }
 RATIO_RULES: dict[str, Callable[[Facts, Settings, Metrics], Finding]] = {
     "failed_ratio_high": r_failed_ratio,

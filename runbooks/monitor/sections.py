@@ -26,6 +26,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "cancel_exception": ("backend_logs", "worker_logs"),
     "cancelled_photo_resurrected": ("db", "backend_logs", "worker_logs"),
     "backend_server_error": ("backend_logs",),
+    "cancelled_meal_visible": ("db",),
     "ai_upstream_error_rate_high": ("worker_logs",),
     "failed_ratio_high": ("worker_logs",),
     "cancel_duplicate_rate_high": ("backend_logs",),
@@ -43,7 +44,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "finalization": ("failed_ratio_high", "finalization_exception", "ai_upstream_error_rate_high"),  # 2
     "stuck": ("stuck_photos", "stuck_meals"),                                        # 3
     "api": ("cancelled_photo_with_results", "failed_photo_with_results",             # 4 + 5
-            "api_non_success_photo", "api_failed_meal"),
+            "api_non_success_photo", "api_failed_meal", "cancelled_meal_visible"),
     "cancel-events": ("cancel_not_applied", "cancelled_photo_resurrected", "cancel_duplicate_rate_high",
                       "cancel_noop_spike"),                                          # 6
     "errors": ("finalization_exception", "cancel_exception", "backend_server_error"),  # cheatsheet

@@ -54,8 +54,10 @@ CRITERIA: tuple[Criterion, ...] = (
     Criterion("frontend_photos", "Frontend shows correct photos (only SUCCESS)", manual=True,
               how="open the diary in the Telegram app for a few users with recent cancels: only recognized photos "
                   "show (the serializer criterion above is the automated proxy)"),
-    Criterion("cancelled_meals_hidden", "Cancelled meals not visible in diary", ("api_failed_meal",),
-              how="no FAILED meal (a meal whose photos were all cancelled/failed) in GET /api/v1/meals/?date=today"),
+    Criterion("cancelled_meals_hidden", "Cancelled meals not visible in diary", ("api_failed_meal", "cancelled_meal_visible"),
+              ("cancelled_meals_visible",),
+              how="no FAILED meal in GET /api/v1/meals/?date=today, and no meal whose photos are all CANCELLED "
+                  "left non-FAILED (it shows in the diary as an empty card)"),
     Criterion("no_complaints", "No user complaints about \"photos disappearing\"", manual=True,
               how="ask support / check the bot's feedback chat and app reviews for the last 24 hours"),
 )
@@ -147,9 +149,9 @@ def decide(c: Criterion, fresh: FreshRun, earlier: list[EarlierAlert], history: 
             evidence.append(Evidence(f"now: `{fid}` ({f.get('severity')}) count {f.get('count')}: {f.get('title')}"
                                      + (f"; {f['reason']}" if f.get("reason") else "") + f" (fresh run{seq})",
                                      fresh.link, list(f.get("evidence") or [])[:5]))
-        elif st in ("skipped", "no_baseline"):
+        elif st in ("skipped", "no_baseline", "error", "not_configured"):  # never counted as passed
             why = f.get("reason") or ("no baseline yet" if st == "no_baseline" else "?")
-            unknown.append(f"`{fid}` {why}" if st == "no_baseline" else f"`{fid}` skipped: {why}")
+            unknown.append(f"`{fid}` {why}" if st == "no_baseline" else f"`{fid}` {st.replace('_', ' ')}: {why}")
             evidence.append(Evidence(f"now: `{fid}` {st}: {f.get('reason') or '?'} (fresh run{seq})", fresh.link))
         else:
             passed.append(fid)

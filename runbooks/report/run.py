@@ -21,10 +21,11 @@ from ..render import render_template
 from ..runner import RunOptions, _runbooks_commit, run_playbook
 from ..transcript import default_transcript_dir, iso, read_events, utcnow
 from ..transcripts.runs import window_start
-from .criteria import FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
+from .criteria import CRITERIA, FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
 from .sources import earlier_alerts, history_rows, rel
 
-EXTRA_CHECKS = ("race_guard_spike",)  # the P0 run's checks plus what the criteria need
+# the P0 run's checks plus what the criteria rest on
+EXTRA_CHECKS = tuple(dict.fromkeys(f for c in CRITERIA for f in c.findings))
 
 
 def fresh_vars(since: str) -> dict[str, Any]:
