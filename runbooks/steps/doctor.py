@@ -18,6 +18,9 @@ rb() { n=$1; shift; o=$("$@" 2>&1); c=$?; printf '@@rb %s %s\n%s\n' "$n" "$c" "$
 rb docker docker version --format {{ '{{.Client.Version}}' }}
 rb timeout sh -c 'command -v timeout'
 rb grep sh -c 'command -v grep'
+rb date date -u +%Y-%m-%dT%H:%M:%SZ
+rb awk_filter sh -c 'printf "%s\\n" "$2" | awk -v B=1 -v A=1 "$1"' rb {{ filter }} {{ filter_sample }}
+rb awk_flavour sh -c 'awk -W version 2>&1 </dev/null | head -n 1; exit 0'
 rb backend docker inspect --format {{ '{{.State.Status}}' }} {{ backend }}
 rb worker docker inspect --format {{ '{{.State.Status}}' }} {{ worker }}
 rb project_dir test -d {{ project_dir }}
@@ -34,10 +37,14 @@ DJANGO = (
     "'models': [n for n in ('Meal', 'MealPhoto', 'FoodItem', 'CancelEvent') if hasattr(m, n)]}))"
 )
 
+FILTER_SAMPLE = "2026-01-01T00:00:00.000000000Z [MealService] Finalized meal_id=1 as COMPLETE"
+
 HINTS = {
     "docker": "install the docker CLI on the host, or fix PATH for the SSH user",
     "timeout": "coreutils `timeout` is needed to kill timed-out commands on the host",
-    "grep": "grep is needed for host-side log filtering",
+    "grep": "grep is needed on the host (compose file probe, rollback checks)",
+    "date": "`date -u` tells the host's clock: log coverage is measured against it",
+    "awk_filter": "the monitor's log filter needs a POSIX awk (mawk, gawk or busybox awk) that runs its program",
     "backend": "check targets.<t>.containers.backend (docker ps -a) — compose names it <project>-backend-1",
     "worker": "check targets.<t>.containers.worker (docker ps -a) — compose names it <project>-celery-worker-1",
     "project_dir": "check targets.<t>.project_dir",
@@ -66,15 +73,26 @@ def parse_probe(stdout: str) -> dict[str, tuple[int, str]]:
 
 @step_kind("doctor")
 def doctor(step: Step, ctx: StepContext) -> StepGen:
-    res = yield Command(template=PROBE, vars=ctx.vars, label="host probe", timeout=step.timeout or 60)
+    from ..monitor.gather import LOG_FILTER_AWK
+
+    probe_vars = {**ctx.vars, "filter": LOG_FILTER_AWK, "filter_sample": FILTER_SAMPLE}
+    res = yield Command(template=PROBE, vars=probe_vars, label="host probe", timeout=step.timeout or 60)
     if res.timed_out:
         return StepOutcome(status="timeout", message="host probe timed out")
     probe = parse_probe(res.stdout)
     checks: list[dict[str, Any]] = []
     missing: list[str] = []
-    for name in ("docker", "timeout", "grep", "backend", "worker", "project_dir", "git_head", "compose_file"):
+    for name in ("docker", "timeout", "grep", "date", "awk_filter", "backend", "worker", "project_dir", "git_head",
+                 "compose_file"):
         code, text = probe.get(name, (127, "no answer"))
         ok = code == 0 and bool(text or name == "project_dir")
+        if name == "awk_filter":
+            # the real filter program on one marker line: passes it tagged M, counts one line
+            ok = ok and "1 M " in text and "RUNBOOKS_LINES 1" in text
+            flavour = probe.get("awk_flavour", (0, ""))[1].splitlines()[:1]
+            text = ("runs the log filter" if ok else f"the log filter failed: {text[-200:]}") + (
+                f" ({flavour[0][:60]}{'; watch uses -W interactive' if 'mawk' in flavour[0] else ''})"
+                if flavour and "usage" not in flavour[0].lower() and "warning" not in flavour[0].lower() else "")
         if name in ("backend", "worker") and ok and text != "running":
             ok = False
             text = f"container state: {text}"
