@@ -370,19 +370,24 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
 
 
 def ran_line(section: object, findings: list[Finding], cov: Mapping[str, Mapping[str, Any]]) -> str:
-    """"8/8 P0 checks ran" or "6/8 P0 checks ran: db failed: FieldError ...; not configured: api (...)"."""
+    """"8/8 P0 checks ran", or what kept the others from running:
+    "4/8 P0 checks ran: db failed: counts failed: FieldError: ...; not configured: api (...)"."""
     label = "P0 checks" if section == "p0" else "checks"
     ran = [f for f in findings if f.status in ("ok", "alert", "no_baseline")]
-    parts = []
-    failed = sorted({f"{n} failed: {c['reason']}" for n, c in cov.items() if c["status"] == "error"})
-    failed += [f"{f.id}: {f.reason}" for f in findings if f.status == "error"
-               and not any(f.reason.startswith(n) for n, c in cov.items() if c["status"] == "error")]
-    if failed:
-        parts.append("; ".join(failed))
-    partial = [f"{n} partial from {c['from'] or '?'}" for n, c in sorted(cov.items()) if c["status"] == "partial"]
-    if partial:
-        parts.append("; ".join(partial))
+    parts = [f"{n} failed: {_short(c['reason'])}" for n, c in sorted(cov.items()) if c["status"] == "error"]
+    if cov.get("db", {}).get("status") == "partial":
+        parts.append(f"db partly failed: {_short(cov['db']['reason'])}")
+    explained = {f"{n} failed" for n, c in cov.items() if c["status"] == "error"}
+    parts += [f"{f.id}: {_short(f.reason)}" for f in findings if f.status == "error"
+              and not any(f.reason.startswith(e) for e in explained) and not f.reason.startswith("DB check")]
+    parts += [f"{n} partial from {c['from'] or '?'}" for n, c in sorted(cov.items())
+              if c["status"] == "partial" and n != "db"]
     nc = [f"{n} ({c['reason']})" for n, c in sorted(cov.items()) if c["status"] == "not_configured"]
     if nc:
         parts.append("not configured: " + ", ".join(nc))
     return f"{len(ran)}/{len(findings)} {label} ran" + (": " + "; ".join(parts) if parts else "")
+
+
+def _short(text: object, limit: int = 160) -> str:
+    one = " ".join(str(text).split())
+    return one if len(one) <= limit else one[: limit - 3] + "..."
