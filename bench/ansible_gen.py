@@ -64,7 +64,9 @@ def monitor_playbook(out: Path, commands: list[tuple[str, str, str | None]], api
     """commands: (name, shell text, stdin) as monitor.all renders them."""
     tasks: list[dict[str, Any]] = []
     for name, text, stdin in commands:
-        t: dict[str, Any] = {"name": name, "ansible.builtin.shell": text, "register": "r", "changed_when": False}
+        # raw: the scan's `docker inspect --format '{{.Created}} ...'` is Go template text, not Ansible's Jinja
+        t: dict[str, Any] = {"name": name, "ansible.builtin.shell": "{% raw %}" + text + "{% endraw %}",
+                             "register": "r", "changed_when": False}
         if stdin is not None:
             t["args"] = {"stdin": stdin}
         tasks.append(t)
