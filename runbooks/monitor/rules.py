@@ -285,7 +285,7 @@ def r_resurrected(facts: Facts, s: Settings) -> Finding:
     for row in (db_part or {}).get("sample", []):
         ev[row.get("photo_id")] = dict(row)
     if w is not None and b is not None:
-        success = {}
+        success: dict[Any, Any] = {}
         for row in w.get("photo_success", []):
             ts = parse_ts(row.get("ts"))
             if ts is not None:

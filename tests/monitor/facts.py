@@ -36,6 +36,8 @@ def db_facts(**over: Any) -> dict[str, Any]:
         "meals_items_without_success": {"count": 0, "sample": []},
         "stuck_photos": {"count": 0, "processing_only_count": 0, "sample": []},
         "stuck_meals": {"count": 0, "sample": []},
+        "resurrected": {"count": 0, "sample": []},
+        "cancelled_meals_visible": {"count": 0, "sample": []},
         "cancel_events": {"total": 10, "noop": 3, "with_action": 7, "avg_updated_photos": 1.5,
                           "zero_updated_with_ids": 0, "not_applied_count": 0, "not_applied": []},
         "serializer": {"date": "2026-01-15", "meals_rendered": 20, "photos_rendered": 30, "non_success_photos": [],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -134,7 +135,7 @@ def test_watch_shows_a_new_marker_line_within_2s(sandbox: Any, tmp_path: Path, a
         try:
             wait_for(lambda: run_dirs(tr) and any(e["type"] == "command" for e in events(run_dirs(tr)[0])),
                      timeout=30, what="the follow command to start")
-            wait_for(lambda: subprocess.run(["pgrep", "-f", "logs -f --tail 50 --timestamps " + WORKER],
+            wait_for(lambda: subprocess.run(["pgrep", "-f", f"{sandbox.paths.bin_dir}/docker logs -f --tail 50 --timestamps {WORKER}"],
                                             capture_output=True).returncode == 0, timeout=30,
                      what="docker logs -f on the host")
             marker = f"[AI] MealPhoto 990{len(awk)} updated to SUCCESS with 2 items"
@@ -151,9 +152,16 @@ def test_watch_shows_a_new_marker_line_within_2s(sandbox: Any, tmp_path: Path, a
 
             wait_for(seen, timeout=10, what="the marker line in the watch")
             assert time.monotonic() - written <= 2.0
-        finally:
-            proc.terminate()
+            proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=30)
+            # Ctrl-C ends the follow on the host too (this test's own state dir names it)
+            wait_for(lambda: subprocess.run(["pgrep", "-f", f"{sandbox.paths.bin_dir}/docker logs -f"],
+                                            capture_output=True).returncode != 0, timeout=10,
+                     what="the host's docker logs -f to end")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=30)
     finally:
         srv.stop()
 
