@@ -361,6 +361,7 @@ CHECK_SOURCES: dict[str, tuple[str, ...]] = {
     **NEEDS,
     "api_non_success_photo": ("serializer", "api"),
     "api_failed_meal": ("api",),
+    "failed_ratio_high": ("worker_logs", "backend_logs"),  # the DB is its fallback, not a source it needs
 }
 
 

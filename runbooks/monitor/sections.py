@@ -22,13 +22,14 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "cancel_not_applied": ("db",),
     "stuck_photos": ("db",),
     "stuck_meals": ("db",),
-    "finalization_exception": ("worker_logs",),
+    # finalizations happen in both containers (the legacy cancel endpoint finalizes in the backend)
+    "finalization_exception": ("worker_logs", "backend_logs"),
     "cancel_exception": ("backend_logs", "worker_logs"),
     "cancelled_photo_resurrected": ("db", "backend_logs", "worker_logs"),
     "backend_server_error": ("backend_logs",),
     "cancelled_meal_visible": ("db",),
     "ai_upstream_error_rate_high": ("worker_logs",),
-    "failed_ratio_high": ("worker_logs",),
+    "failed_ratio_high": ("worker_logs", "backend_logs", "db"),  # db: when the logs do not cover the window
     "cancel_duplicate_rate_high": ("backend_logs",),
     "race_guard_spike": ("worker_logs",),
     "cancel_noop_spike": ("db",),

@@ -90,7 +90,7 @@ def test_run_vars_per_task() -> None:
     assert v["needs"] == ["worker_logs", "backend_logs", "db", "api"] and "stuck_photos" in v["checks"]
     assert run_vars("monitor.all")["needs"] == ["worker_logs", "backend_logs", "db", "api"]
     assert run_vars("monitor.stuck")["needs"] == ["db"]
-    assert run_vars("monitor.finalization")["needs"] == ["worker_logs"]
+    assert run_vars("monitor.finalization")["needs"] == ["worker_logs", "backend_logs", "db"]
     assert run_vars("monitor.cancel_events")["section"] == "cancel-events"
     assert run_vars("monitor.errors")["needs"] == ["worker_logs", "backend_logs"]
     assert run_vars("monitor.api", since="6h", tail="500")["tail"] == 500
