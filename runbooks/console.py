@@ -33,6 +33,17 @@ def ansi(text: str, style: str | None) -> str:
         return text
 
 
+def alert_mark(f: Finding) -> str:
+    """" [NEW key]" / " [ongoing since T, seen N, key]" for a finding with an alert lifecycle."""
+    a = f.alert
+    if not a:
+        return ""
+    acked = f", acked by {a['acked'].get('by')} until {a['acked'].get('until')}" if a.get("acked") else ""
+    if a.get("state") == "new":
+        return f" [NEW {a.get('key')}{acked}]"
+    return f" [ongoing since {a.get('first_seen')}, seen {a.get('seen')}x, {a.get('key')}{acked}]"
+
+
 class Out:
     """One console per process. Thread-safe: fan-out runs print from several threads."""
 
@@ -170,8 +181,8 @@ class Out:
             for f in rows:
                 detail = f.reason if f.status in ("skipped", "no_baseline") else (f.action if f.status == "alert" else f.title)
                 t.add_row(f"[{_SEV_STYLE.get(f.severity, '')}]{f.severity}[/]", f.id,
-                          f"[{_STATUS_STYLE.get(f.status, '')}]{f.status}[/]", str(f.count), escape(f.threshold),
-                          escape(detail))
+                          f"[{_STATUS_STYLE.get(f.status, '')}]{f.status}[/]" + escape(alert_mark(f)), str(f.count),
+                          escape(f.threshold), escape(detail))
             with self._lock:
                 self.rich.print(t)
         else:
@@ -179,7 +190,7 @@ class Out:
                 if f.status == "ok":
                     continue
                 detail = f.reason if f.status in ("skipped", "no_baseline") else f"{f.title}; {f.action}".strip("; ")
-                self.line(f"  {f.severity} {f.status.upper():8} {f.id} count={f.count} {detail}")
+                self.line(f"  {f.severity} {f.status.upper():8} {f.id} count={f.count}{alert_mark(f)} {detail}")
                 if f.status == "alert":
                     for ev in f.evidence[:5]:
                         self.line(f"      evidence: {ev}")

@@ -118,9 +118,15 @@ class Finding:
     reason: str = ""
     threshold: str = ""
     check: str = ""  # which checklist section / task produced it
+    # Alert lifecycle (runbooks/alerts), set after the run: {"key", "state": "new|ongoing",
+    # "first_seen", "last_seen", "seen", "acked"?}. Absent from to_dict() when unset.
+    alert: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d.get("alert") is None:
+            d.pop("alert", None)
+        return d
 
 
 @dataclass
@@ -171,8 +177,14 @@ class RunResult:
     facts: dict[str, Any] = field(default_factory=dict)
     resume: str | None = None  # the exact command to resume after a failed/aborted step
     coverage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Alert lifecycle of the run (runbooks/alerts/hook.py): {"resolved": [...],
+    # "notifications": [...], "alerts": {...}}; merged into to_dict() when set.
+    alerts: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        return {**self._dict(), **(self.alerts or {})}
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "playbook": self.playbook,
             "target": self.target,

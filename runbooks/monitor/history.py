@@ -1,8 +1,14 @@
 """History: every monitor run's metrics in an embedded SQLite DB, for baselines.
 
 Path: `$RUNBOOKS_HISTORY` if set, else `<transcript_dir>/history.sqlite3`. Zero setup: the
-file and table are created on first use. Runs are keyed by target and window (`since`
+file and tables are created on first use. Runs are keyed by target and window (`since`
 plus `tail`), so a 6-hour run is never compared with a 24-hour one.
+
+The same file holds the alert lifecycle (runbooks/alerts): problems, the runs that saw
+them, acknowledgements and notification attempts. The schema is versioned with SQLite's
+`PRAGMA user_version`; `MIGRATIONS[n]` brings a file from version n to n+1, so a history
+file written by an older runbooks (version 0: only `runs`) is upgraded in place on first
+use, in one transaction, keeping every row.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 
 from .anomaly import BASELINE_METRICS, Baseline
 
-SCHEMA = """
+SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     target TEXT NOT NULL,
@@ -29,6 +35,98 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_target_window ON runs (target, window, id);
 """
+SCHEMA = SCHEMA_V1  # kept for readers of the metrics table
+
+# Alert lifecycle (see runbooks/alerts/lifecycle.py for the meaning of each column).
+SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS alert_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    playbook TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    transcript TEXT NOT NULL,
+    updated INTEGER NOT NULL,       -- 1: its facts were complete enough to update problems
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS alert_runs_target ON alert_runs (target, id);
+CREATE TABLE IF NOT EXISTS problems (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    finding TEXT NOT NULL,
+    findings TEXT NOT NULL,         -- JSON list: every finding id seen as part of it
+    severity TEXT NOT NULL,
+    title TEXT NOT NULL,
+    action TEXT NOT NULL,
+    objects TEXT NOT NULL,          -- JSON list of object names last seen ("photo=42")
+    primary_objects TEXT NOT NULL,  -- JSON list: the named objects of its main finding
+    count INTEGER NOT NULL,
+    max_count INTEGER NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    state TEXT NOT NULL,            -- open | resolved
+    resolved_at TEXT,
+    resolved_run INTEGER,
+    pending TEXT,                   -- new | escalated | resolved: a change not yet notified
+    announced INTEGER NOT NULL DEFAULT 0,
+    notified_count INTEGER NOT NULL DEFAULT 0,
+    notified_severity TEXT,
+    evidence TEXT NOT NULL DEFAULT '[]',
+    last_transcript TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS problems_target_state ON problems (target, state, id);
+CREATE TABLE IF NOT EXISTS sightings (
+    problem_id INTEGER NOT NULL REFERENCES problems(id),
+    run_id INTEGER NOT NULL REFERENCES alert_runs(id),
+    count INTEGER NOT NULL,
+    PRIMARY KEY (problem_id, run_id)
+);
+CREATE TABLE IF NOT EXISTS acks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    until TEXT NOT NULL,
+    who TEXT NOT NULL,
+    why TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS acks_target_key ON acks (target, key, until);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    kinds TEXT NOT NULL,            -- JSON list of the changes it carried ("new stuck_photos:photo=4")
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS notifications_target ON notifications (target, channel, sent_at);
+"""
+MIGRATIONS: tuple[str, ...] = (SCHEMA_V1, SCHEMA_V2)  # MIGRATIONS[n]: version n -> n + 1
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(con: sqlite3.Connection) -> int:
+    """Bring an open history DB to SCHEMA_VERSION (idempotent; one transaction per step).
+    Returns the version found. A file from a NEWER runbooks is left alone."""
+    found = int(con.execute("PRAGMA user_version").fetchone()[0])
+    if found >= SCHEMA_VERSION:
+        return found
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        current = int(con.execute("PRAGMA user_version").fetchone()[0])  # another process may have won
+        for version in range(current, SCHEMA_VERSION):
+            for stmt in MIGRATIONS[version].split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return found
 
 
 def history_path(transcript_dir: str | os.PathLike[str] | None = None,
@@ -50,9 +148,18 @@ class History:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30)
-        con.executescript(SCHEMA)
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            migrate(con)
+        except BaseException:
+            con.close()
+            raise
+        con.isolation_level = ""  # back to the default: `with con:` commits
         return con
+
+    def connect(self) -> sqlite3.Connection:
+        """An open, migrated connection (the caller closes it)."""
+        return self._connect()
 
     def record(self, target: str, window: str, playbook: str, metrics: Mapping[str, float | int | None],
                started_at: str | None = None) -> int:

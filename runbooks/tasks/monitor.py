@@ -11,10 +11,13 @@ MONITOR_HELP = {
     "since": "log/DB window, a docker --since value: 24h (default), 90m, 1h30m, or an RFC 3339 time",
     "tail": "also cap each log scan at the last N lines (like the checklist's --tail 1000)",
     "metrics_out": "also write the run's metrics in Prometheus text format to FILE (node_exporter textfile dir)",
+    "notify": "tell the team about new, escalated and resolved problems: telegram, webhook or telegram,webhook "
+              "(TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID / RUNBOOKS_WEBHOOK_URL from the environment)",
 }
 
 
-def _run(name: str, target, since, tail, json, transcript_dir, metrics_out) -> int:
+def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, notify=None) -> int:
+    from ..alerts import notify as notifier
     from ..app import TaskSpec, run_task
     from ..console import Out
     from ..errors import RunbooksError
@@ -23,11 +26,13 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out) -> i
     task_name = f"monitor.{name}"
     try:
         variables = run_vars(task_name, since=since or "24h", tail=tail)
+        channels = notifier.parse(notify)
     except RunbooksError as exc:
         Out(json_mode=json).error(exc.message)
         return exc.exit_code
 
     def after(result, tgt, out) -> None:
+        _alerts(result, tgt, out, transcript_dir, channels)
         if metrics_out:
             from ..monitor.metrics import write_metrics
 
@@ -38,9 +43,20 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out) -> i
                              transcript_dir=transcript_dir, vars=variables, after=after))
 
 
+def _alerts(result, tgt, out, transcript_dir, channels) -> None:
+    """Alert lifecycle + notifications (runbooks/alerts): never changes the verdict."""
+    from ..alerts.hook import process
+    from ..monitor.history import history_path
+
+    try:
+        process(result, tgt, out, history_path(transcript_dir), channels)
+    except Exception as exc:  # noqa: BLE001 - the verdict stands whatever happens here
+        out.line(f"alert lifecycle failed: {exc!r}", "yellow", tgt.name)
+
+
 def _section_task(name: str, doc: str):
-    def body(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None):
-        finish(_run(name, target, since, tail, json, transcript_dir, metrics_out))
+    def body(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None, notify=None):
+        finish(_run(name, target, since, tail, json, transcript_dir, metrics_out, notify))
 
     body.__name__ = name.replace("-", "_")
     body.__doc__ = doc
@@ -50,10 +66,11 @@ def _section_task(name: str, doc: str):
 @task(help={**MONITOR_HELP,
             "every": "repeat the P0 checks every DURATION (e.g. 6h), each run with its own transcript",
             "for_": "with --every: keep repeating for DURATION (e.g. 24h); without it, until Ctrl-C"})
-def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None, every=None, for_=None):
+def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None, every=None, for_=None,
+       notify=None):
     """Every P0 check of the checklist: a verdict in seconds (exit 2 on any P0 finding)."""
     if every is None and for_ is None:
-        finish(_run("p0", target, since, tail, json, transcript_dir, metrics_out))
+        finish(_run("p0", target, since, tail, json, transcript_dir, metrics_out, notify))
         return
     from ..console import Out
     from ..errors import RunbooksError
@@ -64,14 +81,17 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
     try:
         from datetime import datetime, timezone
 
+        from ..alerts.notify import parse
+
         run_times(datetime.now(timezone.utc), every, for_)  # validate before the first run
+        parse(notify)
     except RunbooksError as exc:
         out.error(exc.message)
         finish(exc.exit_code)
         return
 
     def once() -> tuple[int, str, str]:
-        code = _run("p0", target, since, tail, json, transcript_dir, metrics_out)
+        code = _run("p0", target, since, tail, json, transcript_dir, metrics_out, notify)
         from ..verdict import VERDICT_FOR_EXIT
 
         verdict = VERDICT_FOR_EXIT.get(code, "?")

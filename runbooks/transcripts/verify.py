@@ -14,6 +14,9 @@ Verdicts (and `inv transcripts.verify` exit codes):
     modified   2  an event was edited, inserted or removed before the end, or the last
                   line does not match the hash recorded in transcript.md
 
+Events of the types in AFTER_RUN (the alert lifecycle and notifications, appended by the
+monitor tasks once the verdict is known) may follow run_finished.
+
 A crash can only cut the LAST line (events are appended and flushed one by one), so a
 partial last line is truncation, not tampering.
 """
@@ -29,6 +32,7 @@ from pathlib import Path
 from ..transcript import GENESIS
 
 EXIT = {"intact": 0, "truncated": 1, "modified": 2}
+AFTER_RUN = ("alerts", "notification")
 # Written by templates/transcript.md.j2 (the "Integrity" line).
 MD_CHAIN = re.compile(r"events\.jsonl holds (\d+) events; SHA-256 of its last line: `([0-9a-f]{64})`")
 
@@ -108,7 +112,7 @@ def verify_run(run_dir: str | Path) -> Verification:
                                 seq if isinstance(seq, int) else n, prev)
         last_seq = seq
         prev = hashlib.sha256(raw).hexdigest()
-        finished = ev.get("type") == "run_finished"
+        finished = ev.get("type") == "run_finished" or (finished and ev.get("type") in AFTER_RUN)
     recorded = md_chain(run / "transcript.md")
     if recorded is not None:
         want_n, want_hash = recorded
