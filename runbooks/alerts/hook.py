@@ -75,9 +75,8 @@ def _run(con: sqlite3.Connection, result: RunResult, target: Target, out: Out,
     if silenced:
         lifecycle.settle(con, silenced, told=False)
     deliveries: list[notify.Delivery] = []
-    if tell and settings is None:
-        lifecycle.settle(con, tell, told=False)  # nobody asked to be told: not announced
-    elif tell and settings is not None:
+    # Without --notify the changes stay pending: the next run with --notify tells them.
+    if tell and settings is not None:
         deliveries = notify.send(con, settings, target.name, tell, transcript, transport)
         if any(d.ok for d in deliveries):
             lifecycle.settle(con, tell, told=True)

@@ -19,8 +19,10 @@ observation is a new problem (identity.py names it).
 Notification bookkeeping, per problem: `pending` is the change not yet told (new,
 escalated, resolved), `announced` says the team was told it exists. Escalation: the
 severity got worse than when last told, or the count reached ESCALATION_FACTOR times the
-count last told. A problem never announced (no --notify at the time, acknowledged) is not
-announced as resolved either.
+count last told. A change stays pending until a run with --notify delivers it (runs
+without --notify, a failed or rate-limited send leave it for the next one). A problem
+never announced (acknowledged, or resolved before any run told it) is not announced as
+resolved either.
 """
 
 from __future__ import annotations

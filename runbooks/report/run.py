@@ -22,6 +22,7 @@ from ..runner import RunOptions, _runbooks_commit, run_playbook
 from ..transcript import default_transcript_dir, iso, read_events, utcnow
 from ..transcripts.runs import window_start
 from .criteria import CRITERIA, FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
+from .problems import load as load_problems
 from .sources import earlier_alerts, history_rows, rel
 
 # the P0 run's checks plus what the criteria rest on
@@ -43,6 +44,16 @@ def _fresh(result: RunResult, link_base: Path) -> FreshRun:
     seqs = {e.get("id"): e.get("seq") for e in read_events(md.parent / "events.jsonl") if e.get("type") == "finding"}
     findings = {f.id: {**f.to_dict(), "seq": seqs.get(f.id)} for f in result.findings}
     return FreshRun(findings, rel(md, link_base), result.verdict, result.message, result.started_at)
+
+
+def _alert_lifecycle(result: RunResult, tgt: Any, out: Out, hist_path: Path) -> None:
+    """The fresh run is a monitor run too: it moves the problems along (never notifies)."""
+    from ..alerts.hook import process
+
+    try:
+        process(result, tgt, out, hist_path, None)
+    except Exception as exc:  # noqa: BLE001 - the report stands whatever happens here
+        out.line(f"alert lifecycle failed: {exc!r}", "yellow")
 
 
 def report(target: str | None, since: str, out_file: str | None, as_json: bool, transcript_dir: str | None,
@@ -76,6 +87,7 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
         return exc.exit_code
 
     result = run_playbook(playbook, tgt, opts, out, redactor)
+    _alert_lifecycle(result, tgt, out, hist_path)
     run_dir = Path(result.transcript).parent
     md_path = Path(out_file) if out_file else run_dir / "report.md"
     md_path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +95,12 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
     fresh = _fresh(result, base)
     alerts, earlier_runs = earlier_alerts(tdir, tgt.name, since, run_dir, base)
     outcomes = evaluate(fresh, alerts, hist)
+    problems = load_problems(hist_path, tgt.name, start, base)
+    for o in outcomes:
+        if o.status == FAIL and problems.problems:
+            n = sum(1 for p in problems.problems if set(p.findings) & set(o.criterion.findings))
+            if n:
+                o.summary += f"; {n} distinct problem(s)"
     code = exit_code(outcomes, result.verdict)
     counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("PASS", FAIL, UNKNOWN, MANUAL)}
     ctx = {
@@ -96,7 +114,7 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
                                                for r in earlier_runs],
         "history_count": len(hist), "history_problem": hist_problem, "history_path": str(hist_path),
         "exit_code": code, "overall": overall(code),
-        "counts": counts,
+        "counts": counts, "problems": problems,
     }
     text = redactor.text(render_template("report.md.j2", **ctx))
     md_path.write_text(text, encoding="utf-8")
@@ -104,6 +122,10 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
     out.table(f"Success criteria (after {since}) on {tgt.name}", ["", "Criterion", "Result", "Why"],
               [[o.icon, o.criterion.text, o.status, o.summary] for o in outcomes])
     style = {0: "bold green", 1: "bold yellow", 2: "bold white on red"}.get(code, "bold red")
+    if problems.problems:
+        out.table(f"Distinct problems in the window on {tgt.name}: {len(problems.problems)} over {problems.runs} run(s)",
+                  ["Sev", "Problem", "State", "First seen", "Last seen", "Seen"],
+                  [[p.severity, p.key, p.state, p.first_seen, p.last_seen, f"{p.seen} run(s)"] for p in problems.problems])
     out.line(f"REPORT {overall(code)} (exit {code}) on {tgt.name}: {counts[FAIL]} failed, "
              f"{counts[UNKNOWN]} unknown, {counts[MANUAL]} to check by hand", style)
     out.line(f"Report: {md_path}", "dim")
@@ -111,7 +133,8 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
         doc = {"report": "success-criteria", "target": tgt.name, "since": since, "generated_at": ctx["generated"],
                "verdict": overall(code).lower().replace(" ", "_"), "exit_code": code, "report_file": str(md_path),
                "criteria": [o.to_dict() for o in outcomes], "fresh_run": result.to_dict(),
-               "earlier_runs": ctx["earlier_runs"], "history_records": len(hist)}
+               "earlier_runs": ctx["earlier_runs"], "history_records": len(hist),
+               "problems": problems.to_dict()}
         sys.stdout.write(json.dumps(redactor.obj(doc), ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
     return code

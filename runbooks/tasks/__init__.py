@@ -18,7 +18,7 @@ ns.add_task(core.play)
 
 # Optional task modules: each defines `tasks` (a list of @task functions for the root) and/or
 # `collection` (a Collection mounted under its name).
-for _mod in ("monitor", "rollback", "predeploy", "report", "sandbox", "transcripts"):
+for _mod in ("monitor", "rollback", "predeploy", "report", "sandbox", "transcripts", "alerts"):
     try:
         m = importlib.import_module(f"{__name__}.{_mod}")
     except ModuleNotFoundError as exc:
