@@ -154,7 +154,7 @@ class History:
         except BaseException:
             con.close()
             raise
-        con.isolation_level = ""  # back to the default: `with con:` commits
+        con.isolation_level = "DEFERRED"  # the default again: `with con:` commits
         return con
 
     def connect(self) -> sqlite3.Connection:
