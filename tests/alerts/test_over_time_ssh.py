@@ -47,7 +47,7 @@ def test_one_message_per_problem_change_and_report_counts_problems(ssh_sandbox: 
     tr = tmp_path / "transcripts"
     with serve("telegram", token=TOKEN) as tg, serve("webhook") as hook:
         env = inv_env(cfg, tr, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=CHAT, RUNBOOKS_TELEGRAM_API=tg.url,
-                      RUNBOOKS_WEBHOOK_URL=hook.url + "/slack/hook")
+                      RUNBOOKS_WEBHOOK_URL=hook.url + "/slack/hook", RUNBOOKS_SANDBOX_INIT_DATA=sandbox.init_data)
         first = sandbox.inject("stuck_photo")
         key_a = f"stuck_photos:photo={first['photo_id']}"
 
@@ -55,6 +55,7 @@ def test_one_message_per_problem_change_and_report_counts_problems(ssh_sandbox: 
         for n in range(3):
             code, doc, err = run_p0(env, tmp_path)
             assert code == 2, err
+            assert {c["id"]: c["status"] for c in doc["checks"]}["api_failed_meal"] == "ok"  # every source seen
             docs.append(doc)
             assert len(tg.received) == 1 and len(hook.received) == 1, (n, tg.texts(), err)
         # run 1: new; runs 2, 3: ongoing since run 1, seen 2 and 3 times
@@ -126,3 +127,4 @@ def test_one_message_per_problem_change_and_report_counts_problems(ssh_sandbox: 
     # the bot token and chat id are never written anywhere
     written = all_transcript_text(tr) + (tr / "history.sqlite3").read_bytes().decode("latin-1")
     assert TOKEN not in written and CHAT not in written and hook.url not in written
+    assert sandbox.init_data not in written
