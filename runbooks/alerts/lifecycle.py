@@ -116,6 +116,7 @@ class Change:
     resolved_at: str | None
     transcript: str
     told_count: int = 0  # the count when the team was last told
+    evidence: list[Any] = field(default_factory=list)  # the main finding's first evidence items
     acked: dict[str, Any] | None = None
 
     def label(self) -> str:
@@ -243,13 +244,13 @@ def update(con: sqlite3.Connection, run: RunInfo, observations: Iterable[Observa
 def pending_changes(con: sqlite3.Connection, target: str) -> list[Change]:
     acks = active_acks(con, target)
     out = []
-    for r in con.execute(f"SELECT {_COLS}, resolved_at FROM problems WHERE target=? AND pending IS NOT NULL ORDER BY id",
-                         (target,)).fetchall():
-        d = _row(r[:-1])
+    for r in con.execute(f"SELECT {_COLS}, resolved_at, evidence FROM problems WHERE target=? AND pending IS NOT NULL "
+                         "ORDER BY id", (target,)).fetchall():
+        d = _row(r[:-2])
         out.append(Change(int(d["id"]), d["pending"], d["key"], d["finding"], d["findings"], d["severity"],
                           int(d["count"]), d["title"], d["action"], d["primary_objects"], d["first_seen"],
-                          d["last_seen"], int(d["seen"]), r[-1], d["last_transcript"], int(d["notified_count"] or 0),
-                          acks.get(d["key"])))
+                          d["last_seen"], int(d["seen"]), r[-2], d["last_transcript"], int(d["notified_count"] or 0),
+                          json.loads(r[-1] or "[]"), acks.get(d["key"])))
     return out
 
 

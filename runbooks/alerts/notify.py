@@ -134,6 +134,13 @@ def parse(spec: str | None, environ: Mapping[str, str] | None = None) -> Setting
 def _objects(c: Change) -> str:
     if not c.objects:
         return ""
+    if all(o.startswith("log=") for o in c.objects):  # a log exception: its first line says more than a hash
+        for item in c.evidence:
+            lines = item.get("lines") if isinstance(item, Mapping) else None
+            first = lines[0] if isinstance(lines, list) and lines else None
+            text = first.get("line") if isinstance(first, Mapping) else None
+            if text:
+                return f"log: {str(text)[:160]}"
     shown = ", ".join(o.replace("=", " ") for o in c.objects[:3])
     return shown + (f" and {len(c.objects) - 3} more" if len(c.objects) > 3 else "")
 

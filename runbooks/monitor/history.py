@@ -35,7 +35,6 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_target_window ON runs (target, window, id);
 """
-SCHEMA = SCHEMA_V1  # kept for readers of the metrics table
 
 # Alert lifecycle (see runbooks/alerts/lifecycle.py for the meaning of each column).
 SCHEMA_V2 = """

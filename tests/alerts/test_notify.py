@@ -83,3 +83,9 @@ def test_rate_limit_per_target_and_masked_errors(tmp_path: Path) -> None:
         [d] = notify.send(con, bad, "other", changes, "/t", now=now)
         assert not d.ok and d.error == "Telegram API HTTP 401: Unauthorized" and "wrong-token" not in d.error
     con.close()
+
+
+def test_log_problem_message_quotes_the_first_line() -> None:
+    c = _change(key="finalization_exception:log=ab12", finding="finalization_exception", findings=["finalization_exception"],
+                objects=["log=ab12"], evidence=[{"container": "w", "lines": [{"line": "ERROR finalizing meal_id=41"}]}])
+    assert "count 1; log: ERROR finalizing meal_id=41" in notify.describe(c, "prod")
