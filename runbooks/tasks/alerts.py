@@ -14,7 +14,7 @@ from .core import COMMON_HELP, finish
             "json": COMMON_HELP["json"], "transcript_dir": COMMON_HELP["transcript_dir"]})
 def ack(c, key=None, for_="4h", why=None, target=None, json=False, transcript_dir=None):
     """Acknowledge a known problem: still shown by every run, not notified until --for runs out."""
-    from ..alerts.tasks_body import ack as body
+    from ..alerts.cli import ack as body
 
     finish(body(key, for_, why, target, transcript_dir, json))
 
@@ -24,7 +24,7 @@ def ack(c, key=None, for_="4h", why=None, target=None, json=False, transcript_di
                          "all": "also list resolved problems"})
 def list_(c, target=None, json=False, transcript_dir=None, all=False):
     """Open problems with their keys, first/last seen, and who acknowledged them."""
-    from ..alerts.tasks_body import list_ as body
+    from ..alerts.cli import list_ as body
 
     finish(body(target, transcript_dir, json, all))
 

@@ -1,4 +1,4 @@
-"""Bodies of `inv alerts.ack` and `inv alerts.list` (the tasks stay thin)."""
+"""`inv alerts.ack` and `inv alerts.list` (the task module stays thin)."""
 
 from __future__ import annotations
 
