@@ -58,7 +58,7 @@ def _run(con: sqlite3.Connection, result: RunResult, target: Target, out: Out,
     transcript = str(Path(result.transcript).resolve()) if result.transcript else ""
     run = lifecycle.RunInfo(target.name, result.playbook, result.started_at, result.finished_at, result.verdict,
                             transcript)
-    evaluated = {f.id for f in result.findings if f.status in ("ok", "alert")}
+    evaluated = lifecycle.resolvable(result)
     outcome = lifecycle.update(con, run, observe(result.findings) if mode != "none" else [], evaluated, mode, note)
     for f in result.findings:
         mark = outcome.marks.get(f.id)

@@ -138,6 +138,21 @@ def completeness(result: RunResult) -> tuple[str, str]:
     return "full", ""
 
 
+def resolvable(result: RunResult) -> set[str]:
+    """Finding ids this run could clear: evaluated (ok or alert) on sources it fully saw. A
+    log whose container was recreated inside the window, or a `--tail` that was reached
+    (coverage `partial`), cannot prove an exception is gone: its findings keep their
+    problems open."""
+    from ..monitor.sections import NEEDS
+
+    shaky = {src for src, c in (result.coverage or {}).items()
+             if isinstance(c, Mapping) and c.get("status") in ("partial", "error")}
+    if "serializer" in shaky:  # the server-side render backs the API checks
+        shaky.add("api")
+    return {f.id for f in result.findings
+            if f.status in ("ok", "alert") and not (set(NEEDS.get(f.id, ())) & shaky)}
+
+
 def _now_iso() -> str:
     from ..transcript import iso, utcnow
 

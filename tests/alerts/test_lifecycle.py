@@ -159,3 +159,15 @@ def test_severity_up_is_an_escalation(con: Any) -> None:
     lifecycle.update(con, run(2), observe([f("stuck_photos", [{"photo_id": 42}], severity="P0")]), EVAL, "full")
     [c] = _told(con)
     assert (c.kind, c.severity) == ("escalated", "P0")
+
+
+def test_a_partly_seen_source_cannot_clear_its_findings() -> None:
+    findings = [Finding(id="finalization_exception", severity="P0", title="t", status="ok"),
+                Finding(id="stuck_photos", severity="P0", title="t", status="ok"),
+                Finding(id="api_failed_meal", severity="P0", title="t", status="not_configured")]
+    r = RunResult("monitor.p0", "prod", "s", "f", "ok", 0, findings,
+                  coverage={"worker_logs": {"status": "partial", "reason": "container recreated"},
+                            "db": {"status": "complete"}})
+    assert lifecycle.resolvable(r) == {"stuck_photos"}
+    r.coverage = {"worker_logs": {"status": "complete"}, "backend_logs": {"status": "complete"}}
+    assert lifecycle.resolvable(r) == {"stuck_photos", "finalization_exception"}
