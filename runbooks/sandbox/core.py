@@ -265,11 +265,11 @@ class Sandbox:
 
         return traffic.generate(ctx, meals=meals, hours=hours)
 
-    def inject(self, fault: str) -> dict[str, Any]:
+    def inject(self, fault: str, **params: Any) -> dict[str, Any]:
         ctx = self._ctx()
         from . import faults
 
-        return faults.inject(ctx, fault)
+        return faults.inject(ctx, fault, **params)
 
     def ground_truth(self) -> dict[str, Any]:
         from .djangoenv import activate

@@ -52,9 +52,15 @@ class Ctx:
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
+    def rid(self) -> str:
+        """A request/trace id as the app logs it (32 hex digits)."""
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4).hex
+
     # -- logs
     def worker(self, text: str, at: datetime, level: str = "INFO",
                process: str = "ForkPoolWorker-1", stream: str | None = None) -> None:
+        if level in ("DEBUG", "INFO") and self.fault("worker_log_warning"):
+            return  # the worker runs with -l WARNING: Celery drops its INFO records
         self.sink.emit(self.config.worker_container, celery_prefix(at, level, process) + text, at,
                        stream or self.config.app_log_stream)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from .paths import BACKEND_DIR, PACKAGE_ROOT, STATE_ENV, StatePaths
 
 _active: Path | None = None
+IN_CONTAINER_ENV = "RUNBOOKS_SANDBOX_IN_CONTAINER"
 
 
 def backend_env(state: Path) -> dict[str, str]:
@@ -24,6 +25,9 @@ def backend_env(state: Path) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(BACKEND_DIR), str(PACKAGE_ROOT)]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
+        # the app's code as deployed in the container: the `schema_changed` fault applies here
+        # (never to the sandbox's own simulator, which must keep injecting meanwhile)
+        IN_CONTAINER_ENV: "1",
     }
 
 

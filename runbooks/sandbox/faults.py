@@ -16,7 +16,7 @@ from .sim import MealPlan, PhotoPlan, run_meal
 from .timefmt import MSK, celery_prefix, utcnow
 from .users import api_user, population
 
-Injector = Callable[[Ctx, datetime], dict[str, Any]]
+Injector = Callable[..., dict[str, Any]]  # (ctx, now, **params) -> evidence
 FAULTS: dict[str, tuple[str, Injector]] = {}
 
 
@@ -301,14 +301,18 @@ def _worker_down(ctx: Ctx, now: datetime) -> dict[str, Any]:
     return {"container": name, "status": "exited", "exit_code": 137}
 
 
-def inject(ctx: Ctx, name: str) -> dict[str, Any]:
+def inject(ctx: Ctx, name: str, **params: Any) -> dict[str, Any]:
+    """Inject ``name``; ``params`` go to injectors that take some (``ai_upstream_errors``: count)."""
     if name not in FAULTS:
         raise KeyError(f"unknown fault {name!r} (known: {', '.join(FAULTS)})")
     from django.db import transaction
 
     now = utcnow()
     with transaction.atomic():
-        evidence = FAULTS[name][1](ctx, now)
+        evidence = FAULTS[name][1](ctx, now, **params)
     ctx.flush()
     faultflags.record(ctx.paths, name, evidence)
     return evidence
+
+
+from . import realfaults  # noqa: E402,F401  (registers the faults seen on the real backend)

@@ -14,7 +14,7 @@ from typing import Any
 from apps.nutrition.models import CancelEvent, FoodItem, Meal, MealPhoto
 from django.db import IntegrityError, transaction
 
-from . import food
+from . import aierrors, food
 from .ctx import Ctx
 from .timefmt import MSK
 
@@ -73,9 +73,11 @@ def task_discarded(ctx: Ctx, task_id: str, at: datetime) -> None:
 
 
 def task_start(ctx: Ctx, photo_id: int, at: datetime) -> bool:
-    """PENDING -> PROCESSING; False when the photo already left PENDING (e.g. cancelled)."""
-    return MealPhoto.objects.filter(id=photo_id, status=MealPhoto.Status.PENDING).update(
-        status=MealPhoto.Status.PROCESSING) == 1
+    """The task begins: the photo goes PROCESSING, as the real task sets it, whatever a cancel
+    did meanwhile (only a finished photo is left alone). So a task that runs after its photo
+    was cancelled (its revoke never reached a worker) resurrects it; False if nothing changed."""
+    return MealPhoto.objects.filter(id=photo_id).exclude(status=MealPhoto.Status.SUCCESS).exclude(
+        status=MealPhoto.Status.PROCESSING).update(status=MealPhoto.Status.PROCESSING) == 1
 
 
 def task_finish(ctx: Ctx, photo_id: int, task_id: str, at: datetime, outcome: str = "success",
@@ -89,18 +91,23 @@ def task_finish(ctx: Ctx, photo_id: int, task_id: str, at: datetime, outcome: st
         guard = not ctx.fault("race_guard_off")
         if photo.status in (MealPhoto.Status.CANCELLED, MealPhoto.Status.FAILED) and guard:
             ctx.worker(f"[AI] Photo {photo.id} is in terminal state {photo.status}, "
-                       "discarding results (race condition guard)", at, "WARNING", process)
+                       "discarding results (race condition guard)", at, "INFO", process)
             ctx.event("race_guard", at, photo_id=photo.id, meal_id=meal.id, state=photo.status)
             result = {"status": "discarded", "meal_photo_id": photo.id}
         elif outcome != "success":
+            failure = aierrors.failure_for(outcome) or aierrors.FAILURES["server_500"]
+            rid = ctx.rid()
             photo.status = MealPhoto.Status.FAILED
-            photo.error_code = "AI_ERROR"
-            photo.error_message = "Не удалось распознать блюдо: AI provider timeout"
+            photo.error_code = failure.error_code
+            photo.error_message = failure.user_message
             photo.save(update_fields=["status", "error_code", "error_message"])
-            ctx.worker(f"[AI] Recognition failed for meal_photo_id={photo.id}: "
-                       "AI provider timeout", at, "WARNING", process)
-            ctx.event("ai_failed", at, photo_id=photo.id, meal_id=meal.id)
-            result = {"status": "failed", "meal_photo_id": photo.id}
+            aierrors.log_before_finalize(ctx, failure, task_id=task_id, rid=rid, photo_id=photo.id,
+                                         meal_id=meal.id, user_id=meal.user_id, at=at, process=process)
+            ctx.event("ai_failed", at, photo_id=photo.id, meal_id=meal.id, error_code=failure.error_code,
+                      outcome=failure.outcome)
+            result = aierrors.task_result(failure, rid=rid, meal_id=meal.id, photo_id=photo.id,
+                                          owner_id=meal.user_id)
+            at = at + timedelta(milliseconds=12)
         else:
             items = items if items is not None else food.plate(ctx.rng)
             FoodItem.objects.bulk_create([
@@ -125,19 +132,28 @@ def task_finish(ctx: Ctx, photo_id: int, task_id: str, at: datetime, outcome: st
             result = {"status": "success", "meal_photo_id": photo.id, "items_count": len(items)}
         finalize(ctx, meal, at, process)
     took = (at - started_at).total_seconds() if started_at else 3.0
-    ctx.worker(f"Task {TASK}[{task_id}] succeeded in {took:.3f}s: {result!r}", at, process=process)
+    ctx.worker(f"Task {TASK}[{task_id}] succeeded in {took}s: {result!r}", at + timedelta(milliseconds=3),
+               process=process)
     return result
 
 
 def finalize(ctx: Ctx, meal: Meal, at: datetime, process: str = "ForkPoolWorker-1",
-             explode: bool = False) -> str | None:
+             explode: bool = False, log: str = "worker") -> str | None:
     """MealService.finalize: PROCESSING while a photo is active, else COMPLETE/FAILED.
 
-    Logs (and returns) only real transitions, so finalized lines count meals.
+    Logs (and returns) only real transitions, so finalized lines count meals. ``log`` is the
+    container whose process runs it: "worker" (the AI task) or "backend" (the legacy cancel
+    endpoint finalizes inside a gunicorn worker: bare message, no Celery prefix).
     """
+    def write(text: str) -> None:
+        if log == "backend":
+            ctx.backend(text, at)
+        else:
+            ctx.worker(text, at, "INFO", process)
+
     statuses = list(meal.photos.values_list("status", flat=True))
     if not statuses:
-        ctx.worker(f"[MealService] Meal {meal.id} has no photos, deleting orphan", at, "INFO", process)
+        write(f"[MealService] Meal {meal.id} has no photos, deleting orphan")
         ctx.event("orphan_deleted", at, meal_id=meal.id)
         meal.delete()
         return None
@@ -154,11 +170,10 @@ def finalize(ctx: Ctx, meal: Meal, at: datetime, process: str = "ForkPoolWorker-
     meal.status = target
     meal.save(update_fields=["status"])
     if target == Meal.Status.COMPLETE:
-        ctx.worker(f"[MealService] Finalized meal_id={meal.id} as COMPLETE", at, "INFO", process)
+        write(f"[MealService] Finalized meal_id={meal.id} as COMPLETE")
     else:
-        ctx.worker(f"[MealService] Finalized meal_id={meal.id} as FAILED "
-                   "(all photos failed/cancelled)", at, "INFO", process)
-    ctx.event("finalized", at, meal_id=meal.id, status=target)
+        write(f"[MealService] Finalized meal_id={meal.id} as FAILED (all photos failed/cancelled)")
+    ctx.event("finalized", at, meal_id=meal.id, status=target, container=log)
     return target
 
 
@@ -239,6 +254,33 @@ def cancel(ctx: Ctx, user: Any, body: dict[str, Any], at: datetime,
     ctx.event("cancel", at, event_id=event.id, noop=noop, updated_photos=len(updated_ids),
               photo_ids=updated_ids, meal_id=meal.id if meal else None)
     return 200, _response(event, "Cancel processed" if not noop else "Nothing to cancel")
+
+
+# ------------------------------------------------------------------ legacy cancel endpoint
+
+def legacy_cancel(ctx: Ctx, user: Any, task_id: str, at: datetime, photo_id: int | None = None,
+                  request_id: str = "") -> tuple[int, dict[str, Any]]:
+    """``POST /api/v1/ai/task/<task_id>/cancel/`` (no body), still called by the frontend.
+
+    Unlike the batch endpoint it FINALIZES the meal, inside the backend, and only when it
+    changed an active photo: the order of its lines follows the real backend log
+    (``Finalized`` when the meal became final, ``Mark ...``, ``Task cancelled ...``). Its
+    revoke does not terminate a running task, so that task still ends in the race guard.
+    """
+    photo = MealPhoto.objects.select_related("meal").filter(id=photo_id, meal__user=user).first() \
+        if photo_id is not None else None
+    marked = False
+    if photo is not None and photo.status in ACTIVE:
+        MealPhoto.objects.filter(id=photo.id).update(status=MealPhoto.Status.CANCELLED)
+        finalize(ctx, photo.meal, at, log="backend")
+        ctx.backend(f"[AI] Mark MealPhoto {photo.id} as CANCELLED immediately", at)
+        marked = True
+    ctx.revoke(task_id)
+    ctx.backend(f"[AI] Task cancelled: task_id={task_id} user_id={user.id} rid={request_id}", at)
+    ctx.access("POST", f"/api/v1/ai/task/{task_id}/cancel/", 200, 11, at + timedelta(milliseconds=2))
+    ctx.event("legacy_cancel", at, task_id=task_id, photo_id=photo.id if photo else None,
+              meal_id=photo.meal_id if photo else None, marked=marked)
+    return 200, {"ok": True}
 
 
 def _response(event: CancelEvent, message: str) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from .ctx import Ctx
 
 @dataclass
 class PhotoPlan:
-    outcome: str = "success"          # success | fail | hang (task dies, photo stays PROCESSING)
+    outcome: str = "success"          # success | hang (task dies, photo stays PROCESSING) | a handled
+    #                                   AI failure: fail (= server_500), server_503, unsupported, empty
     duration: float = 4.0             # seconds of recognition
     timeout_at: float | None = None   # watchdog marks it FAILED at t0 + this (race guard FAILED)
 
@@ -34,6 +35,11 @@ class MealPlan:
     reason: str = "user_cancelled"
     meal_type: str | None = None
     view_diary: bool = True
+    #: the frontend's Cancel: first the legacy `POST /api/v1/ai/task/<id>/cancel/` for each task
+    #: still in flight (it marks the photo and finalizes the meal in the backend), then the batch
+    #: `POST /api/v1/ai/cancel/` (which then finds those photos terminal: updated_photos=0).
+    #: False: the batch call alone (it never finalizes; the worker's race guard may).
+    legacy_cancel: bool = False
 
 
 @dataclass
@@ -111,8 +117,15 @@ def run_meal(ctx: Ctx, user: Any, t0: datetime, plan: MealPlan, concurrency: int
             push(when, "dispatch")
         elif action == "timeout":
             flow.mark_failed(ctx, photos[i].id, when)
-        elif action in ("cancel", "duplicate"):
-            if action == "cancel":
+        elif action == "cancel" and plan.legacy_cancel:
+            in_flight = _in_flight(run)
+            for n, k in enumerate(in_flight):
+                push(when + timedelta(milliseconds=20 * n), "legacy", k)
+            push(when + timedelta(milliseconds=20 * len(in_flight) + 15), "batch")
+        elif action == "legacy":
+            flow.legacy_cancel(ctx, user, run.task_ids[i], when, photo_id=run.photo_ids[i])
+        elif action in ("cancel", "batch", "duplicate"):
+            if action in ("cancel", "batch"):
                 run.client_cancel_id = ctx.uuid()
                 body = {"client_cancel_id": run.client_cancel_id,
                         "run_id": ctx.rng.randint(1, 9999), "meal_id": meal.id if meal else None,
@@ -120,7 +133,7 @@ def run_meal(ctx: Ctx, user: Any, t0: datetime, plan: MealPlan, concurrency: int
                         "task_ids": list(run.task_ids) if plan.cancel_task_ids else [],
                         "reason": plan.reason, **plan.cancel_body_extra}
             _, resp = flow.cancel(ctx, user, body, when)
-            if action == "cancel":
+            if action != "duplicate":
                 run.cancel = resp
                 if plan.duplicate_after is not None:
                     push(when + timedelta(seconds=plan.duplicate_after), "duplicate")
@@ -131,3 +144,11 @@ def run_meal(ctx: Ctx, user: Any, t0: datetime, plan: MealPlan, concurrency: int
             ctx.access("GET", f"/api/v1/meals/?date={local}", 200, 2400, last + timedelta(seconds=2))
     run.end = last
     return run
+
+
+def _in_flight(run: MealRun) -> list[int]:
+    """Indexes of the meal's photos whose task the frontend still sees running."""
+    from apps.nutrition.models import MealPhoto
+
+    active = set(MealPhoto.objects.filter(id__in=run.photo_ids, status__in=flow.ACTIVE).values_list("id", flat=True))
+    return [k for k, pid in enumerate(run.photo_ids) if pid in active]

@@ -1,9 +1,12 @@
 """A realistic, deterministic day of eatfit24 traffic ending at "now".
 
-Mix (by weight): normal meals (mostly SUCCESS, some AI failures), partial cancels (A-like),
+Mix (by weight): normal meals (mostly SUCCESS, some handled AI failures: upstream 500/503,
+controlled errors, empty results, each logged as the real worker does), partial cancels (A-like),
 cancel-all (B/C-like, race guards), late cancels after everything finished
 (``updated_photos=0``, legitimate), noop cancels, watchdog timeouts (race guard FAILED),
-orphans, and rare duplicate cancel resends; plus gunicorn/celery noise lines.
+orphans, and rare duplicate cancel resends; plus gunicorn/celery noise lines. A cancel is what
+the frontend sends: the legacy per-task cancel for each task still in flight, then the batch one,
+so every meal ends finalized (by the worker, or by the backend's legacy cancel path).
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ KINDS: list[tuple[str, float]] = [
 ]
 
 
+#: handled AI failures (aierrors.FAILURES) and their share of failed photos
+FAILURE_MIX: list[tuple[str, float]] = [("server_500", 0.5), ("server_503", 0.2), ("unsupported", 0.15),
+                                        ("empty", 0.15)]
+
+
+def _failure(ctx: Ctx) -> str:
+    names, weights = zip(*FAILURE_MIX, strict=True)
+    return ctx.rng.choices(names, weights)[0]
+
+
 def _duration(ctx: Ctx) -> float:
     if ctx.rng.random() < 0.04:
         return round(ctx.rng.uniform(12, 25), 3)
@@ -35,28 +48,30 @@ def _duration(ctx: Ctx) -> float:
 def _plan(ctx: Ctx, kind: str) -> MealPlan:
     rng = ctx.rng
     n = rng.choice([1, 1, 1, 2, 2, 3])
-    photos = [PhotoPlan(outcome="success" if rng.random() > 0.01 else "fail",
+    photos = [PhotoPlan(outcome="success" if rng.random() > 0.01 else _failure(ctx),
                         duration=_duration(ctx)) for _ in range(n)]
     dup = rng.uniform(0.2, 1.5) if rng.random() < 0.015 else None
     if kind == "partial_cancel":
         photos = [PhotoPlan(duration=round(rng.uniform(2.0, 3.0), 3))] + [
             PhotoPlan(duration=round(rng.uniform(6.0, 9.0), 3)) for _ in range(rng.choice([1, 2]))]
         return MealPlan(photos=photos, cancel_at=photos[0].duration + rng.uniform(0.5, 1.5),
-                        duplicate_after=dup, reason=rng.choice(["user_cancelled", "user_cancelled", "timeout_ui"]))
+                        duplicate_after=dup, reason=rng.choice(["user_cancelled", "user_cancelled", "timeout_ui"]),
+                        legacy_cancel=True)
     if kind == "cancel_all":
         photos = [PhotoPlan(duration=round(rng.uniform(4.0, 9.0), 3)) for _ in range(rng.choice([1, 2]))]
         return MealPlan(photos=photos, cancel_at=rng.uniform(1.4, 2.5), duplicate_after=dup,
-                        reason=rng.choice(["user_cancelled", "navigation", "not_specified"]))
+                        reason=rng.choice(["user_cancelled", "navigation", "not_specified"]), legacy_cancel=True)
     if kind == "late_cancel":
         photos = [PhotoPlan(duration=round(rng.uniform(2.5, 5.0), 3)) for _ in range(n)]
         end = max(p.duration for p in photos) + n * 0.8 + 6
-        return MealPlan(photos=photos, cancel_at=end + rng.uniform(0.5, 3.0), duplicate_after=dup)
+        return MealPlan(photos=photos, cancel_at=end + rng.uniform(0.5, 3.0), duplicate_after=dup,
+                        legacy_cancel=True)
     if kind == "noop_cancel":
         return MealPlan(photos=[], cancel_at=0.0, cancel_photo_ids=False, cancel_task_ids=False,
                         reason=rng.choice(["user_cancelled", "not_specified"]), view_diary=False,
                         duplicate_after=dup)
     if kind == "all_failed":
-        return MealPlan(photos=[PhotoPlan(outcome="fail", duration=_duration(ctx)) for _ in range(n)])
+        return MealPlan(photos=[PhotoPlan(outcome=_failure(ctx), duration=_duration(ctx)) for _ in range(n)])
     if kind == "timeout_race":
         d = round(rng.uniform(30, 40), 3)
         return MealPlan(photos=[PhotoPlan(duration=d, timeout_at=d - rng.uniform(2, 8))])

@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/v1/ai/cancel/", ai_views.cancel),
     path("api/v1/ai/recognize/", ai_views.recognize),
     path("api/v1/ai/task/<str:task_id>/", ai_views.task_status),
+    path("api/v1/ai/task/<str:task_id>/cancel/", ai_views.legacy_cancel),
     path("api/v1/sandbox/health/", ai_views.health),
 ]

@@ -1,5 +1,6 @@
-"""AI endpoints: the real cancel endpoint, plus the driver endpoints a phone would use
-(upload a photo for recognition, poll its task) and a health probe."""
+"""AI endpoints: the real cancel endpoints (the batch one and the legacy per-task one the
+frontend still calls), plus the driver endpoints a phone would use (upload a photo for
+recognition, poll its task) and a health probe."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from apps.nutrition.auth import json_body, telegram_auth
 from apps.nutrition.models import Meal, MealPhoto
-
-OUTCOMES = ("success", "fail", "hang")
+from runbooks.sandbox.aierrors import OUTCOMES
 
 
 def _ctx() -> Any:
@@ -44,9 +44,25 @@ def cancel(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 @telegram_auth
+def legacy_cancel(request: HttpRequest, task_id: str) -> JsonResponse:
+    """``POST /api/v1/ai/task/<task_id>/cancel/`` (no body): marks the task's photo CANCELLED if
+    it is still active and finalizes its meal here, in the backend; revokes the task."""
+    if request.method != "POST":
+        return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+    from runbooks.sandbox import flow
+
+    photo = _photo_for_task(request, task_id)
+    status, body = flow.legacy_cancel(_ctx(), request.user, task_id, _now(), photo_id=photo.id if photo else None,
+                                      request_id=request.headers.get("X-Request-ID") or "")
+    return JsonResponse(body, status=status)
+
+
+@csrf_exempt
+@telegram_auth
 def recognize(request: HttpRequest) -> JsonResponse:
     """Driver: upload one photo (multipart ``image`` or JSON). Fields: ``meal_id`` (add to a
-    meal), ``meal_type``, ``date``, ``sandbox_outcome`` (success|fail|hang),
+    meal), ``meal_type``, ``date``, ``sandbox_outcome`` (success, hang, or a handled AI failure:
+    fail = server_500, server_503, unsupported, empty),
     ``sandbox_delay`` (seconds of recognition)."""
     if request.method != "POST":
         return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)

@@ -2,12 +2,31 @@
 
 ``created_at`` uses ``default=timezone.now`` instead of ``auto_now_add`` so the simulator can
 backdate rows; the column and the values it holds are the same as in production.
+
+The ``schema_changed`` fault (read once, at import, only in processes "inside the container",
+i.e. started by ``docker exec``) stands for a deploy whose migration renamed the status fields:
+same columns, new field names, so ``filter(status=...)`` raises FieldError there.
 """
+import json
+import os
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+def _schema_changed() -> bool:
+    if os.environ.get("RUNBOOKS_SANDBOX_IN_CONTAINER") != "1":
+        return False
+    try:
+        with open(os.path.join(os.environ.get("RUNBOOKS_SANDBOX_STATE", ""), "faults.json"), encoding="utf-8") as fh:
+            return "schema_changed" in json.load(fh).get("active", {})
+    except (OSError, ValueError):
+        return False
+
+
+SCHEMA_CHANGED = _schema_changed()
 
 
 class Meal(models.Model):
@@ -26,7 +45,11 @@ class Meal(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="meals")
     meal_type = models.CharField(max_length=20, choices=MealType.choices)
     date = models.DateField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    if SCHEMA_CHANGED:
+        meal_status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True,
+                                       db_column="status")
+    else:
+        status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -34,7 +57,7 @@ class Meal(models.Model):
         ordering = ["-date", "-created_at"]
 
     def __str__(self) -> str:
-        return f"Meal {self.pk} {self.meal_type} {self.date} {self.status}"
+        return f"Meal {self.pk} {self.meal_type} {self.date} {getattr(self, 'status', '')}"
 
 
 class MealPhoto(models.Model):
@@ -48,7 +71,11 @@ class MealPhoto(models.Model):
     meal = models.ForeignKey(Meal, on_delete=models.CASCADE, related_name="photos")
     image = models.CharField(max_length=255)
     recognized_data = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    if SCHEMA_CHANGED:
+        processing_status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING,
+                                             db_index=True, db_column="status")
+    else:
+        status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     error_message = models.TextField(blank=True, default="")
     error_code = models.CharField(max_length=50, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
@@ -58,7 +85,7 @@ class MealPhoto(models.Model):
         ordering = ["created_at"]
 
     def __str__(self) -> str:
-        return f"MealPhoto {self.pk} {self.status}"
+        return f"MealPhoto {self.pk} {getattr(self, 'status', '')}"
 
 
 class FoodItem(models.Model):
