@@ -7,6 +7,7 @@ All values go through the command renderer, which shell-quotes each `{{ value }}
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..commands import Command
@@ -103,6 +104,18 @@ def worker_ready(v: dict[str, Any]) -> Command:
     return Command(template=WORKER_READY, timeout=float(v.get("worker_ready_s") or 60) + 30,
                    vars={"worker": v["worker"], "pattern": r"celery@.* ready\.",
                          "tries": int(v.get("worker_ready_s") or 60)}, label="wait for the worker's ready line")
+
+
+def worker_ping(v: dict[str, Any]) -> Command:
+    """Ask the worker itself (a worker logging at WARNING never prints `ready.`): Celery's
+    `inspect ping` through the broker, answered by the node only if it is up and consuming."""
+    return Command(template="docker exec {{ worker }} celery -A config inspect ping --timeout {{ t }}", timeout=60,
+                   vars={"worker": v["worker"], "t": 10}, label="ask the worker: celery inspect ping")
+
+
+def pinged(stdout: str) -> bool:
+    """Celery's ping answer: `->  celery@<host>: OK` then `pong`."""
+    return bool(re.search(r"^->\s+celery@\S+: OK\s*$", stdout or "", re.M)) and "pong" in (stdout or "")
 
 
 def identity_for(v: dict[str, Any]) -> tuple[str, str]:

@@ -383,17 +383,24 @@ def verify(step: Step, ctx: StepContext) -> StepGen:
             problems.append(f"HEAD {_short(head)} is not {_short(pf['reset_full'])}")
     elif not reverts(body, pf.get("commit_full") or "?"):
         problems.append(f"HEAD {_short(head)} is not the revert of {_short(pf.get('commit_full'))}")
-    ready = None
+    ready, evidence = None, "none"
     if states.get(v["worker"], {}).get("running"):
         r = yield cmds.worker_ready(v)
         ready = "RUNBOOKS_WORKER ready" in r.stdout
-        if not ready:
-            problems.append("the worker printed no `ready.` line")
-    yield Note(f"HEAD: {head}; worker ready: {ready}")
-    facts = {"head": head, "containers": states, "worker_ready": ready}
+        evidence = "its `ready.` log line"
+        if not ready:  # a worker logging at WARNING prints none: ask the worker itself
+            p = yield cmds.worker_ping(v)
+            ready = p.exit_code == 0 and cmds.pinged(p.stdout)
+            evidence = ("no `ready.` line (log level above INFO?) but it answered `celery inspect ping`" if ready
+                        else f"no `ready.` line and no answer to `celery inspect ping` (exit {p.exit_code})")
+            if not ready:
+                problems.append(f"the worker is not ready: {evidence}")
+    yield Note(f"HEAD: {head}; worker ready: {ready} (evidence: {evidence})")
+    facts = {"head": head, "containers": states, "worker_ready": ready, "worker_ready_evidence": evidence}
     if problems:
         return StepOutcome(status="failed", facts=facts, message="; ".join(problems))
-    return StepOutcome(status="ok", facts=facts, message="containers running, HEAD is the rollback, worker ready")
+    return StepOutcome(status="ok", facts=facts,
+                       message=f"containers running, HEAD is the rollback, worker ready ({evidence})")
 
 
 # --- always: host-state, release-lock -------------------------------------------------

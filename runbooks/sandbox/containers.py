@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from . import faultflags
 from .fslock import locked
 from .logfile import LiveSink, LogSink
 from .paths import SandboxConfig, StatePaths
@@ -66,10 +67,22 @@ def find(paths: StatePaths, ref: str) -> dict[str, Any] | None:
     return None
 
 
-def _fresh(config: SandboxConfig, service: str, now: datetime, old: dict | None = None) -> dict:
+def worker_log_level(paths: StatePaths) -> str:
+    """The worker's ``-l`` level: INFO, or WARNING under the ``worker_log_warning`` fault."""
+    return "WARNING" if faultflags.is_active(paths, "worker_log_warning") else "INFO"
+
+
+def hostname(c: dict[str, Any]) -> str:
+    """The container's hostname (docker's default: the id's first 12 digits); Celery names
+    the worker node ``celery@<hostname>``."""
+    return str(c["id"][:12])
+
+
+def _fresh(config: SandboxConfig, service: str, now: datetime, old: dict | None = None,
+           level: str = "INFO") -> dict:
     name = config.container_name(service)
-    command = config.worker_cmdline if service == config.worker_service else COMMANDS.get(
-        service, f"python -m {service}")
+    command = config.worker_cmdline.replace("-l INFO", f"-l {level}") if service == config.worker_service \
+        else COMMANDS.get(service, f"python -m {service}")
     return {
         "id": _new_id(name),
         "name": name,
@@ -95,11 +108,14 @@ def init(paths: StatePaths, config: SandboxConfig, now: datetime) -> None:
         save(paths, data)
         sink = LiveSink(paths)
         for s in config.services:
-            startup_lines(config, s, now, sink)
+            startup_lines(config, s, now, sink, hostname(data[config.container_name(s)]))
 
 
-def startup_lines(config: SandboxConfig, service: str, at: datetime, sink: LogSink) -> None:
-    """What the process prints when its container starts."""
+def startup_lines(config: SandboxConfig, service: str, at: datetime, sink: LogSink, host_name: str,
+                  level: str = "INFO") -> None:
+    """What the process prints when its container starts. The worker's banner goes to stdout
+    whatever its level; ``Connected to`` and ``celery@<host> ready.`` are INFO records, so a
+    worker started with ``-l WARNING`` prints neither."""
     name = config.container_name(service)
     if service == config.backend_service:
         for msg in ("Starting gunicorn 23.0.0", "Listening at: http://0.0.0.0:8000 (1)",
@@ -107,7 +123,7 @@ def startup_lines(config: SandboxConfig, service: str, at: datetime, sink: LogSi
                     "Booting worker with pid: 8", "Booting worker with pid: 9"):
             sink.emit(name, f"{gunicorn_time(at)} [1] [INFO] {msg}", at, "stderr")
     elif service == config.worker_service:
-        host = f"celery@{_new_id(name)[:12]}"
+        host = f"celery@{host_name}"
         banner = (
             f" \n -------------- {host} v5.4.0 (opalescent)\n--- ***** ----- \n"
             "-- ******* ---- Linux-6.1.0-x86_64-with-glibc2.36 \n"
@@ -119,6 +135,8 @@ def startup_lines(config: SandboxConfig, service: str, at: datetime, sink: LogSi
             "                .> default          exchange=default(direct) key=default\n"
         )
         sink.emit(name, banner, at, "stdout")
+        if level != "INFO":
+            return
         sink.emit(name, celery_prefix(at, "INFO", "MainProcess")
                   + "Connected to redis://redis:6379/0", at, "stderr")
         sink.emit(name, celery_prefix(at, "INFO", "MainProcess") + f"{host} ready.", at, "stderr")
@@ -149,12 +167,19 @@ def stop(paths: StatePaths, name: str, exit_code: int = 0, now: datetime | None 
         save(paths, data)
     if restart:
         config = paths.load_config()
-        startup_lines(config, c["service"], now, LiveSink(paths))
+        startup_lines(config, c["service"], now, LiveSink(paths), hostname(c), worker_log_level(paths))
 
 
 def manual_stop(paths: StatePaths, name: str, now: datetime | None = None) -> None:
-    """``docker stop``/``compose stop``: no restart, whatever the policy."""
+    """``docker stop``/``compose stop``: no restart, whatever the policy. Celery's warm
+    shutdown line goes to the worker's stdout (a task still running dies with the container:
+    its photo stays PROCESSING)."""
     now = now or utcnow()
+    c = get(paths, name)
+    if c is None or c["status"] != "running":
+        return
+    if c["service"] == paths.load_config().worker_service:
+        LiveSink(paths).emit(name, "worker: Warm shutdown (MainProcess)", now, "stdout")
     set_state(paths, name, status="exited", exit_code=0, finished_at=docker_stamp(now))
 
 
@@ -165,7 +190,7 @@ def start(paths: StatePaths, name: str, now: datetime | None = None) -> None:
         if c is None or c["status"] == "running":
             return
         set_state(paths, name, status="running", exit_code=0, started_at=docker_stamp(now))
-    startup_lines(paths.load_config(), c["service"], now, LiveSink(paths))
+    startup_lines(paths.load_config(), c["service"], now, LiveSink(paths), hostname(c), worker_log_level(paths))
 
 
 def recreate(paths: StatePaths, service: str, now: datetime | None = None) -> dict[str, Any]:
@@ -182,9 +207,10 @@ def recreate(paths: StatePaths, service: str, now: datetime | None = None) -> di
             archive = paths.containers_dir / "removed"
             archive.mkdir(parents=True, exist_ok=True)
             shutil.move(str(log), archive / f"{name}-{old['id'][:12]}-json.log")
-        data[name] = _fresh(config, service, now, old)
+        level = worker_log_level(paths)
+        data[name] = _fresh(config, service, now, old, level)
         save(paths, data)
-    startup_lines(config, service, now, LiveSink(paths))
+    startup_lines(config, service, now, LiveSink(paths), hostname(data[name]), level)
     return data[name]
 
 

@@ -25,7 +25,7 @@ class Ctx:
     """Live (append now) or batch (merge backdated lines on flush)."""
 
     def __init__(self, paths: StatePaths, *, live: bool, seed: int | None = None,
-                 revoke: Callable[[str], None] | None = None) -> None:
+                 revoke: Callable[[str], object] | None = None) -> None:
         self.paths = paths
         self.config: SandboxConfig = paths.load_config()
         self.sink: LogSink = LiveSink(paths) if live else BatchSink(paths)

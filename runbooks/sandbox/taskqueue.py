@@ -1,6 +1,8 @@
 """The live worker's broker: one JSON file per task in ``<state>/queue``; claiming is an
 atomic rename, revoking is a marker file (like Celery's revoke, it drops tasks not yet
-started and leaves running ones alone)."""
+started and leaves running ones alone). Like Celery's, a revoke is a broadcast to the workers
+up at that moment (kept in their memory): sent while the worker container is down, it is
+lost, and the task runs when the worker is back."""
 
 from __future__ import annotations
 
@@ -28,9 +30,15 @@ def enqueue(paths: StatePaths, task: dict[str, Any]) -> None:
     os.replace(tmp, pending / f"{time.time_ns()}-{task['task_id']}.json")
 
 
-def revoke(paths: StatePaths, task_id: str) -> None:
+def revoke(paths: StatePaths, task_id: str) -> bool:
+    """True if a running worker received it."""
+    from . import containers
+
+    if not containers.is_running(paths, paths.load_config().worker_container):
+        return False
     _, _, revoked = _dirs(paths)
     (revoked / task_id).touch()
+    return True
 
 
 def is_revoked(paths: StatePaths, task_id: str) -> bool:

@@ -104,13 +104,34 @@ def ps(paths: StatePaths, c: dict[str, Any]) -> int:
     return 0
 
 
+def _worker_node(paths: StatePaths) -> str | None:
+    """``celery@<hostname>`` of the worker if its container runs (the broker then has a
+    node to answer), else None."""
+    w = containers.get(paths, paths.load_config().worker_container)
+    return f"celery@{containers.hostname(w)}" if w and w["status"] == "running" else None
+
+
 def celery(paths: StatePaths, c: dict[str, Any], args: list[str]) -> int:
-    host = f"celery@{c['id'][:12]}"
-    if "inspect" in args and "ping" in args or "status" in args:
-        out(f"->  {host}: OK\n        pong\n\n1 node online.\n")
+    """``celery -A config inspect ping|active [-d celery@host] [--timeout N]`` and ``status``:
+    answered like Celery, by the worker node when its container runs; otherwise (or when
+    ``-d`` names another node) Celery's "No nodes replied" and exit 69 (EX_UNAVAILABLE)."""
+    node = _worker_node(paths)
+    dest = [a.split("=", 1)[1] if "=" in a else (args[i + 1] if i + 1 < len(args) else "")
+            for i, a in enumerate(args) if a in ("-d", "--destination") or a.startswith("--destination=")]
+    wanted = {n.strip() for d in dest for n in d.split(",") if n.strip()}
+    if wanted and node not in wanted:
+        node = None
+    if ("inspect" in args and "ping" in args) or "status" in args:
+        if node is None:
+            err("Error: No nodes replied within time constraint.\n")
+            return 69
+        out(f"->  {node}: OK\n\n1 node online.\n" if "status" in args else f"->  {node}: OK\n        pong\n\n1 node online.\n")
         return 0
     if "inspect" in args and "active" in args:
-        out(f"->  {host}: OK\n    - empty -\n\n1 node online.\n")
+        if node is None:
+            err("Error: No nodes replied within time constraint.\n")
+            return 69
+        out(f"->  {node}: OK\n    - empty -\n\n1 node online.\n")
         return 0
     err("celery: this sandbox simulates only `celery inspect ping|active` and `celery status`\n")
     return 2

@@ -51,6 +51,10 @@ def dispatch(paths: StatePaths, argv: list[str]) -> int:
         from . import ps
 
         return {"ps": ps.ps, "inspect": ps.inspect}[cmd](paths, args) if cmd != "version" else ps.version(args)
+    if cmd in ("stop", "start", "restart"):
+        from . import lifecycle
+
+        return lifecycle.run(paths, cmd, args)
     if cmd == "compose":
         from . import compose
 
