@@ -272,3 +272,16 @@ def test_worker_log_warning_drops_info_lines(sandbox_state: Sandbox) -> None:
     sandbox_state.inject("ai_upstream_errors", count=1)
     new = logs(sandbox_state, WORKER)[before:]
     assert [re.search(r": ([A-Z]+)/", ln)[1] for ln in new] == ["ERROR", "WARNING"]  # type: ignore[index]
+
+
+def test_ai_upstream_errors_default_is_ten_photos_in_the_last_hour(sandbox_state: Sandbox) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    ev = sandbox_state.inject("ai_upstream_errors")
+    assert ev["count"] == len(ev["photo_ids"]) == len(ev["meal_ids"]) == 10 and ev["http_statuses"] == {"500": 7, "503": 3}
+    rows = db(sandbox_state, lambda m: list(m.MealPhoto.objects.filter(id__in=ev["photo_ids"])
+                                            .values_list("status", "error_code", "created_at")))
+    hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    assert len(rows) == 10 and all(s == "FAILED" and c == "AI_SERVER_ERROR" and t > hour_ago for s, c, t in rows)
+    gt = sandbox_state.ground_truth()
+    assert gt["logs"]["worker"]["finalized_failed"] == gt["db"]["meals"]["FAILED"] == 10 and all(gt["agree"].values())
