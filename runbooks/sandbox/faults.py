@@ -147,7 +147,7 @@ def _cancel_not_applied(ctx: Ctx, now: datetime) -> dict[str, Any]:
     for i in range(2):
         meal, photo, task_id = flow.upload_photo(ctx, user, t0 + timedelta(seconds=0.5 * i), meal=meal)
         flow.task_received(ctx, task_id, t0 + timedelta(seconds=0.5 * i + 0.05))
-        flow.task_start(ctx, photo.id, t0 + timedelta(seconds=0.5 * i + 0.06))
+        flow.task_start(ctx, photo.id, t0 + timedelta(seconds=0.5 * i + 0.06), task_id)
         photo_ids.append(photo.id)
         task_ids.append(task_id)
     assert meal is not None  # the first upload created it
@@ -211,7 +211,7 @@ def _finalization_exception(ctx: Ctx, now: datetime) -> dict[str, Any]:
     t0 = now - timedelta(minutes=6)
     meal, photo, task_id = flow.upload_photo(ctx, user, t0)
     flow.task_received(ctx, task_id, t0 + timedelta(milliseconds=50))
-    flow.task_start(ctx, photo.id, t0 + timedelta(milliseconds=60))
+    flow.task_start(ctx, photo.id, t0 + timedelta(milliseconds=60), task_id)
     at = t0 + timedelta(seconds=4)
     items = food.plate(ctx.rng)
     FoodItem.objects.bulk_create([FoodItem(meal=meal, created_at=at, updated_at=at, **{

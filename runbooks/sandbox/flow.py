@@ -7,6 +7,7 @@ Import only after ``djangoenv.activate`` (it needs the Django app registry).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -72,31 +73,50 @@ def task_discarded(ctx: Ctx, task_id: str, at: datetime) -> None:
     ctx.event("revoked_discarded", at, task_id=task_id)
 
 
-def task_start(ctx: Ctx, photo_id: int, at: datetime) -> bool:
+def rid_for(task_id: str) -> str:
+    """The request id the task logs as ``rid=``/``trace_id=`` (32 hex digits), stable per task."""
+    return hashlib.md5(task_id.encode(), usedforsecurity=False).hexdigest()
+
+
+def task_start(ctx: Ctx, photo_id: int, at: datetime, task_id: str | None = None,
+               process: str = "ForkPoolWorker-1") -> bool:
     """The task begins: the photo goes PROCESSING, as the real task sets it, whatever a cancel
     did meanwhile (only a finished photo is left alone). So a task that runs after its photo
-    was cancelled (its revoke never reached a worker) resurrects it; False if nothing changed."""
-    return MealPhoto.objects.filter(id=photo_id).exclude(status=MealPhoto.Status.SUCCESS).exclude(
+    was cancelled (its revoke never reached a worker) resurrects it; False if nothing changed.
+    With ``task_id``, the real task's ``[AI] start`` line is written."""
+    changed = MealPhoto.objects.filter(id=photo_id).exclude(status=MealPhoto.Status.SUCCESS).exclude(
         status=MealPhoto.Status.PROCESSING).update(status=MealPhoto.Status.PROCESSING) == 1
+    if task_id is not None:
+        photo = MealPhoto.objects.select_related("meal").get(id=photo_id)
+        meal = photo.meal
+        ctx.worker(f"[AI] start task={task_id} meal_id={meal.id} photo_id={photo.id} type={meal.meal_type} "
+                   f"date={meal.date} rid={rid_for(task_id)} user_id={meal.user_id}", at, "INFO", process)
+    return changed
 
 
 def task_finish(ctx: Ctx, photo_id: int, task_id: str, at: datetime, outcome: str = "success",
                 started_at: datetime | None = None, process: str = "ForkPoolWorker-1",
                 items: list[dict] | None = None) -> dict[str, Any]:
-    """Recognition is done: race guard, results, finalization (the real task's body)."""
+    """Recognition is done: race guard, results, finalization (the real task's body). The
+    lines and the result dict Celery prints follow the real worker log."""
     result: dict[str, Any]
+    rid = rid_for(task_id)
+    after: list[str] = []  # the task's own lines after finalization
     with transaction.atomic():
         photo = MealPhoto.objects.select_for_update().get(id=photo_id)
         meal = Meal.objects.select_for_update().get(id=photo.meal_id)
         guard = not ctx.fault("race_guard_off")
+        failure = aierrors.failure_for(outcome) if outcome != "success" else None
+        if failure is None:
+            ctx.worker(f"[AI Proxy] Request to {aierrors.PROXY_URL} | status=200 | trace_id={rid} | "
+                       "response_preview=empty", at, "INFO", process)
         if photo.status in (MealPhoto.Status.CANCELLED, MealPhoto.Status.FAILED) and guard:
             ctx.worker(f"[AI] Photo {photo.id} is in terminal state {photo.status}, "
                        "discarding results (race condition guard)", at, "INFO", process)
             ctx.event("race_guard", at, photo_id=photo.id, meal_id=meal.id, state=photo.status)
-            result = {"status": "discarded", "meal_photo_id": photo.id}
-        elif outcome != "success":
-            failure = aierrors.failure_for(outcome) or aierrors.FAILURES["server_500"]
-            rid = ctx.rid()
+            result = {"error": str(photo.status), "error_message": photo.get_status_display(), "items": [],
+                      "meal_id": meal.id, "meal_photo_id": photo.id, "owner_id": meal.user_id}
+        elif failure is not None:
             photo.status = MealPhoto.Status.FAILED
             photo.error_code = failure.error_code
             photo.error_message = failure.user_message
@@ -115,8 +135,9 @@ def task_finish(ctx: Ctx, photo_id: int, task_id: str, at: datetime, outcome: st
                          protein=i["protein"], fat=i["fat"], carbohydrates=i["carbohydrates"],
                          created_at=at, updated_at=at) for i in items])
             took = (at - started_at).total_seconds() if started_at else 3.0
-            photo.recognized_data = {"items": items, "totals": food.totals(items),
-                                     "meta": {"model": "vision-v2", "task_id": task_id,
+            totals = food.totals(items)
+            photo.recognized_data = {"items": items, "totals": totals,
+                                     "meta": {"model": "vision-v2", "task_id": task_id, "request_id": rid,
                                               "processing_ms": int(took * 1000)}}
             if photo.status in (MealPhoto.Status.CANCELLED, MealPhoto.Status.FAILED):
                 # race guard disabled: results land, the status update's filter misses
@@ -129,8 +150,19 @@ def task_finish(ctx: Ctx, photo_id: int, task_id: str, at: datetime, outcome: st
                 ctx.event("success", at, photo_id=photo.id, meal_id=meal.id, items=len(items))
             ctx.worker(f"[AI] MealPhoto {photo.id} updated to SUCCESS with {len(items)} items",
                        at, "INFO", process)
-            result = {"status": "success", "meal_photo_id": photo.id, "items_count": len(items)}
+            after = [f"[AI] usage incremented user_id={meal.user_id} task={task_id}",
+                     f"[AI] done task={task_id} meal_id={meal.id} photo_id={photo.id} rid={rid} "
+                     f"items={len(items)} kcal={totals['calories']}"]
+            result = {"meal_id": meal.id, "meal_photo_id": photo.id,
+                      "items": [{"name": i["name"], "amount_grams": i["grams"], "calories": i["calories"],
+                                 "protein": i["protein"], "fat": i["fat"], "carbohydrates": i["carbohydrates"],
+                                 "confidence": i.get("confidence")} for i in items],
+                      "total_calories": totals["calories"], "totals": totals,
+                      "meta": {"request_id": rid, "confidence": 0.93, "final_status": "success", "is_food": True,
+                               "trace_id": rid}, "owner_id": meal.user_id}
         finalize(ctx, meal, at, process)
+    for k, line in enumerate(after, start=1):
+        ctx.worker(line, at + timedelta(milliseconds=k), "INFO", process)
     took = (at - started_at).total_seconds() if started_at else 3.0
     ctx.worker(f"Task {TASK}[{task_id}] succeeded in {took}s: {result!r}", at + timedelta(milliseconds=3),
                process=process)

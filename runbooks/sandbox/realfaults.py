@@ -82,7 +82,7 @@ def _late_task_succeeds(ctx: Ctx, photo_id: int, task_id: str, at: datetime) -> 
     from apps.nutrition.models import FoodItem, MealPhoto
 
     flow.task_received(ctx, task_id, at)
-    flow.task_start(ctx, photo_id, at + timedelta(milliseconds=5))
+    flow.task_start(ctx, photo_id, at + timedelta(milliseconds=5), task_id)
     assert MealPhoto.objects.get(id=photo_id).status == "PROCESSING"
     flow.task_finish(ctx, photo_id, task_id, at + timedelta(seconds=4), started_at=at + timedelta(milliseconds=5),
                      process="ForkPoolWorker-1")

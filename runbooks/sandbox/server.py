@@ -61,7 +61,7 @@ def run_task(ctx: Any, task: dict, process: str, name: str, stop: threading.Even
         return
     flow.task_received(ctx, task["task_id"], timezone.now())
     started = timezone.now()
-    flow.task_start(ctx, task["photo_id"], started)
+    flow.task_start(ctx, task["photo_id"], started, task["task_id"], process)
     deadline = time.monotonic() + float(task.get("delay", 0.3))
     while time.monotonic() < deadline or task.get("outcome") == "hang":
         if stop.is_set() or not containers.is_running(ctx.paths, name):

@@ -105,7 +105,7 @@ def run_meal(ctx: Ctx, user: Any, t0: datetime, plan: MealPlan, concurrency: int
                     flow.task_discarded(ctx, run.task_ids[j], when)
                     continue
                 busy += 1
-                flow.task_start(ctx, photos[j].id, when)
+                flow.task_start(ctx, photos[j].id, when, run.task_ids[j], f"ForkPoolWorker-{1 + j % concurrency}")
                 started[j] = when
                 if plan.photos[j].outcome != "hang":
                     push(when + timedelta(seconds=plan.photos[j].duration), "finish", j)
@@ -114,7 +114,7 @@ def run_meal(ctx: Ctx, user: Any, t0: datetime, plan: MealPlan, concurrency: int
             p = plan.photos[i]
             flow.task_finish(ctx, photos[i].id, run.task_ids[i], when, outcome=p.outcome,
                              started_at=started[i], process=f"ForkPoolWorker-{1 + i % concurrency}")
-            push(when, "dispatch")
+            push(when + timedelta(milliseconds=20), "dispatch")  # the freed process logs its task's end first
         elif action == "timeout":
             flow.mark_failed(ctx, photos[i].id, when)
         elif action == "cancel" and plan.legacy_cancel:
