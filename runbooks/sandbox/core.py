@@ -271,6 +271,16 @@ class Sandbox:
 
         return faults.inject(ctx, fault, **params)
 
+    def log_line(self, container: str, text: str, stream: str = "stderr") -> str:
+        """Append ``text`` to a container's log now, as its process writing it would (e.g. a
+        marker line for a live-follow test). Returns docker's timestamp of the line."""
+        from .logfile import LiveSink
+        from .timefmt import docker_stamp
+
+        now = utcnow()
+        LiveSink(self.paths).emit(container, text, now, stream)
+        return docker_stamp(now)
+
     def ground_truth(self) -> dict[str, Any]:
         from .djangoenv import activate
 

@@ -157,3 +157,27 @@ def test_awk_dirs_put_the_real_host_awks_first_on_path(request: pytest.FixtureRe
     r = subprocess.run(["sh", "-c", "printf 'a b\\n' | awk '{print $2}'"], env=env, capture_output=True, text=True,
                        timeout=10)
     assert r.stdout == "b\n" and os.path.realpath(d / "awk") in ("/usr/bin/busybox", "/usr/bin/mawk", "/bin/busybox")
+
+
+def test_log_line_appends_a_marker_now_that_a_follower_sees(sandbox_state: Sandbox) -> None:
+    env = {**os.environ, "PATH": f"{sandbox_state.paths.bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    follower = subprocess.Popen(["docker", "logs", "-f", "-t", WORKER], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: any(c["argv"][1:3] == ["logs", "-f"] for c in _calls(sandbox_state)), what="follower up")
+        stamp = sandbox_state.log_line(WORKER, "RUNBOOKS-MARKER 42")
+        assert follower.stdout is not None
+        line = follower.stdout.readline()
+        while line and "RUNBOOKS-MARKER" not in line:  # the log so far, then what follows
+            line = follower.stdout.readline()
+        assert line == f"{stamp} RUNBOOKS-MARKER 42\n"
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+    assert docker(sandbox_state, "logs", WORKER).stderr.splitlines()[-1] == "RUNBOOKS-MARKER 42"
+
+
+def _calls(sb: Sandbox) -> list[dict]:
+    import json
+
+    return [json.loads(x) for x in sb.paths.calls.read_text().splitlines()] if sb.paths.calls.exists() else []
