@@ -33,12 +33,17 @@ class FinalizationError(RuntimeError):
 def upload_photo(ctx: Ctx, user: Any, at: datetime, meal: Meal | None = None,
                  meal_type: str | None = None, meal_date: Any = None,
                  task_id: str | None = None) -> tuple[Meal, MealPhoto, str]:
-    """``POST /api/v1/ai/recognize/``: a photo PENDING on a (new) meal, task enqueued."""
+    """``POST /api/v1/ai/recognize/``: a photo PENDING on a (new) meal, task enqueued; the
+    backend's lines as the real view writes them (bare messages, then gunicorn's access line)."""
     local = at.astimezone(MSK)
     if meal is None:
         meal = Meal.objects.create(user=user, meal_type=meal_type or meal_type_for(local.hour),
                                    date=meal_date or local.date(), status=Meal.Status.DRAFT,
                                    created_at=at)
+        ctx.backend(f"[MealService] Created new draft meal_id={meal.id} for user_id={user.id} "
+                    f"(type={meal.meal_type}, date={meal.date})", at)
+    else:
+        ctx.backend(f"[MealService] Using existing meal_id={meal.id} for user_id={user.id}", at)
     photo = MealPhoto.objects.create(
         meal=meal, image=f"meal_photos/{local:%Y/%m/%d}/{ctx.uuid()}.jpg",
         status=MealPhoto.Status.PENDING, created_at=at)
@@ -46,6 +51,8 @@ def upload_photo(ctx: Ctx, user: Any, at: datetime, meal: Meal | None = None,
         meal.status = Meal.Status.PROCESSING
         meal.save(update_fields=["status"])
     task_id = task_id or ctx.uuid()
+    ctx.backend(f"[AI] Created MealPhoto id={photo.id} for meal_id={meal.id} user_id={user.id} "
+                f"rid={rid_for(task_id)}", at)
     ctx.access("POST", "/api/v1/ai/recognize/", 202, 118, at)
     ctx.event("upload", at, meal_id=meal.id, photo_id=photo.id, task_id=task_id)
     return meal, photo, task_id

@@ -119,6 +119,13 @@ def test_a_healthy_day_has_handled_errors_and_both_cancels_and_finalizes_every_m
     assert re.search(r"\[AI:FAILED\] photo_id=\d+ user_id=\d+ error_code=(AI_SERVER_ERROR|UNSUPPORTED_CONTENT|"
                      r"EMPTY_RESULT) category=(server|validation) meal_id=\d+", worker)
     assert "Recognition failed" not in worker and b["traceback"] == b["internal_server_error"] == 0
+    # the upload's request id is the one the task logs (backend and worker lines can be joined)
+    created = re.findall(r"^\[AI\] Created MealPhoto id=(\d+) for meal_id=(\d+) user_id=(\d+) rid=([0-9a-f]{32})$",
+                         "\n".join(logs(sandbox_state, BACKEND)), re.M)
+    assert len(created) == d["photos"]["SUCCESS"] + d["photos"]["FAILED"] + d["photos"]["CANCELLED"]
+    started = set(re.findall(r"\[AI\] start task=\S+ meal_id=(\d+) photo_id=(\d+) type=[A-Z]+ date=\S+ "
+                             r"rid=([0-9a-f]{32}) user_id=(\d+)$", worker, re.M))
+    assert started and started <= {(m, p, r, u) for p, m, u, r in created}
 
 
 # ---------------------------------------------------------------- 2. both cancel endpoints
