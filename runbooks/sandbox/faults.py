@@ -243,8 +243,10 @@ def _failed_spike(ctx: Ctx, now: datetime) -> dict[str, Any]:
     from .truth import log_counts
 
     ctx.flush()
-    w = log_counts(ctx.paths)["worker"]
-    complete, failed = w["finalized_complete"], w["finalized_failed"]
+    logs = log_counts(ctx.paths)  # finalizations are logged by the worker and by the backend (legacy cancel)
+    w, b = logs["worker"], logs["backend"]
+    complete = w["finalized_complete"] + b["finalized_complete"]
+    failed = w["finalized_failed"] + b["finalized_failed"]
     k = max(10, math.ceil((0.3 * (complete + failed) - failed) / 0.7) + 1)
     people = population(10)
     meal_ids, photo_ids = [], []

@@ -52,7 +52,8 @@ def test_finalization_exception(sandbox_state: Sandbox) -> None:
     ("duplicate_storm", lambda gt, ev: gt["logs"]["cancel"]["DUPLICATE"] == ev["duplicate_total"]
      and ev["duplicate_total"] / ev["received_total"] > 0.05),
     ("noop_spike", lambda gt, ev: gt["db"]["cancel_events_noop"] == ev["noop_total"] >= 20),
-    ("failed_spike", lambda gt, ev: gt["logs"]["worker"]["finalized_failed"] == ev["finalized_failed_total"]),
+    ("failed_spike", lambda gt, ev: gt["logs"]["worker"]["finalized_failed"] + gt["logs"]["backend"]["finalized_failed"]
+     == ev["finalized_failed_total"] == gt["db"]["meals"]["FAILED"]),
     ("race_guard_spike", lambda gt, ev: gt["logs"]["worker"]["race_guard_cancelled"] == ev["race_guard_total"]),
 ])
 def test_rate_faults_on_a_day(sandbox_state: Sandbox, fault: str, check) -> None:  # noqa: ANN001
