@@ -131,7 +131,7 @@ def test_a_healthy_day_has_handled_errors_and_both_cancels_and_finalizes_every_m
 # ---------------------------------------------------------------- 2. both cancel endpoints
 
 def test_legacy_cancel_marks_finalizes_in_the_backend_and_revokes(sandbox: Sandbox) -> None:
-    status, up = api(sandbox, "POST", "/api/v1/ai/recognize/", {"meal_type": "DINNER", "sandbox_delay": 1.5})
+    status, up = api(sandbox, "POST", "/api/v1/ai/recognize/", {"meal_type": "DINNER", "sandbox_delay": 4.0})
     assert status == 202
     wait_for(lambda: api(sandbox, "GET", f"/api/v1/ai/task/{up['task_id']}/")[1]["status"] == "PROCESSING",
              what="PROCESSING")

@@ -111,7 +111,7 @@ def _task(sb: Sandbox, task_id: str) -> dict:
 
 @pytest.mark.parametrize("stop", [("compose", "stop", "celery-worker"), ("stop", WORKER)])
 def test_stopping_the_worker_leaves_its_processing_photo_processing_for_good(sandbox: Sandbox, stop: tuple) -> None:
-    status, slow = api(sandbox, "POST", "/api/v1/ai/recognize/", {"meal_type": "LUNCH", "sandbox_delay": 3.0})
+    status, slow = api(sandbox, "POST", "/api/v1/ai/recognize/", {"meal_type": "LUNCH", "sandbox_delay": 6.0})
     assert status == 202
     wait_for(lambda: _task(sandbox, slow["task_id"])["status"] == "PROCESSING", what="PROCESSING")
     r = docker(sandbox, *stop, cwd=str(sandbox.paths.project))
@@ -120,8 +120,8 @@ def test_stopping_the_worker_leaves_its_processing_photo_processing_for_good(san
     assert "worker: Warm shutdown (MainProcess)" in docker(sandbox, "logs", WORKER).stdout
     assert docker(sandbox, "start", WORKER).returncode == 0
     # the worker works again (a new, longer upload is processed) and the old task is not re-run:
-    # had it been requeued it would have been claimed first and finished first (3 s < 4 s)
-    status, quick = api(sandbox, "POST", "/api/v1/ai/recognize/", {"meal_type": "LUNCH", "sandbox_delay": 4.0})
+    # had it been requeued it would have been claimed first and finished first (6 s < 7 s)
+    status, quick = api(sandbox, "POST", "/api/v1/ai/recognize/", {"meal_type": "LUNCH", "sandbox_delay": 7.0})
     wait_for(lambda: _task(sandbox, quick["task_id"])["status"] == "SUCCESS", what="new upload processed",
              timeout=20)
     assert _task(sandbox, slow["task_id"])["status"] == "PROCESSING"
