@@ -37,7 +37,9 @@ HANDLED_ERROR_RE = re.compile(
     r"Task apps\.ai\.tasks\.\S+ succeeded in \S+: \{.*'error_code': "
 )
 _KV_RE = re.compile(r"(\w+)=(\[[^\]]*\]|\S+)")
-FINALIZATION_HINT_RE = re.compile(r"finaliz|\[MealService\]|MealService", re.IGNORECASE)
+# the finalization code: its log lines and its frames. Not every [MealService] line: the upload
+# view logs `[MealService] Created new draft meal_id=...`, and a 500 there is no finalization P0.
+FINALIZATION_HINT_RE = re.compile(r"finaliz|deleting orphan|meal_service", re.IGNORECASE)
 CANCEL_HINT_RE = re.compile(r"cancel", re.IGNORECASE)
 
 CANCEL_KINDS = (

@@ -48,9 +48,10 @@ def test_healthy_day_exit_0_and_counts_match_ground_truth(sandbox: Any, sandbox_
     res, events = run_monitor(sandbox_target, "monitor.all", tmp_path)
     assert res.exit_code == 0, (res.message, [f.to_dict() for f in res.findings if f.status == "alert"])
     assert remote_commands(events) <= 2 + 1
-    w = truth["logs"]["worker"]
-    assert res.metrics["finalized_complete"] == w["finalized_complete"] == truth["db"]["meals"]["COMPLETE"]
-    assert res.metrics["finalized_failed"] == w["finalized_failed"]
+    w, b = truth["logs"]["worker"], truth["logs"]["backend"]
+    # finalizations from both containers: the legacy cancel endpoint finalizes in the backend
+    assert res.metrics["finalized_complete"] == w["finalized_complete"] + b["finalized_complete"] == truth["db"]["meals"]["COMPLETE"]
+    assert res.metrics["finalized_failed"] == w["finalized_failed"] + b["finalized_failed"]
     assert res.metrics["race_guard_cancelled"] == w["race_guard_cancelled"]
     assert res.metrics["cancel_log_received"] == truth["logs"]["cancel"]["RECEIVED"]
     assert res.metrics["cancel_events_total"] == truth["db"]["cancel_events"]
