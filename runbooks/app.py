@@ -86,7 +86,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                 spec.validate(t)
             o = RunOptions(task=spec.task, vars=dict(spec.vars), dry_run=spec.dry_run, yes=spec.yes,
                            start_at=spec.start_at, transcript_dir=tdir, argv=[redactor.text(a) for a in argv],
-                           resume=spec.resume, cancel=cancel)
+                           resume=spec.resume, cancel=cancel, cast_takes_summary=True)
             check_can_run(playbook, t, o)
             opts.append(o)
     except RunbooksError as exc:
@@ -107,12 +107,25 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                     results = [f.result() for f in futures]
     finally:
         restore()
+    try:
+        return _report(spec, out, redactor, results, targets)
+    finally:
+        out.close_records()  # each run's transcript.cast ends with its summary block
+
+
+def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResult], targets: list[Target]) -> int:
+    lost_outputs = False
     for r, t in zip(results, targets, strict=True):
         if spec.after is not None:
             try:
                 spec.after(r, t, out)
             except RunbooksError as exc:
                 out.error(exc.message)
+                lost_outputs = True
+            except OSError as exc:  # --metrics-out unwritable, history on a full disk, ...
+                out.error(f"{t.name}: could not write the run's outputs: {exc.strerror or exc}"
+                          + (f": {exc.filename}" if getattr(exc, "filename", None) else ""))
+                lost_outputs = True
     worst = max(results, key=lambda r: VERDICT_RANK[r.verdict])
     if spec.json:
         doc: dict[str, Any]
@@ -129,6 +142,10 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
             out.summary(r, r.resume)
         if len(results) > 1:
             out.line(f"COMBINED VERDICT {worst.verdict.upper()} (exit {worst.exit_code}) over {len(results)} targets")
+    # A requested output (metrics file) that could not be written: a clean run is not a
+    # clean exit (3), but a P0, a failure or an abort keeps its own code.
+    if lost_outputs and worst.exit_code < 2:
+        return CANNOT_RUN
     return worst.exit_code
 
 

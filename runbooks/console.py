@@ -15,6 +15,7 @@ from rich.style import Style
 from rich.table import Table
 
 from .model import Finding, RunResult, StepResult
+from .safetext import clean
 
 _STATUS_STYLE = {"ok": "green", "failed": "bold red", "timeout": "bold red", "skipped": "dim",
                  "aborted": "yellow", "alert": "bold red", "no_baseline": "dim", "warn": "yellow"}
@@ -57,6 +58,22 @@ class Out:
         self._last_stream_nl = True
         # Recorders (e.g. a run's transcript.cast) get every text written: (target, text, style).
         self.listeners: list[Callable[[str | None, str, str | None], None]] = []
+        self._closers: list[Callable[[], None]] = []  # recorders that also take the summary block
+        self._summary_target: str | None = None  # whose summary is being printed (fan-out)
+
+    def close_after_summary(self, fn: Callable[[], None]) -> None:
+        """Call `fn` (close a recording) once the summaries are printed: `close_records()`."""
+        with self._lock:
+            self._closers.append(fn)
+
+    def close_records(self) -> None:
+        with self._lock:
+            closers, self._closers = self._closers, []
+        for fn in closers:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - a failing recorder never disturbs the run
+                pass
 
     def add_listener(self, fn: Callable[[str | None, str, str | None], None]) -> None:
         with self._lock:
@@ -77,9 +94,10 @@ class Out:
 
     # -- low level ---------------------------------------------------------------------
     def line(self, text: str, style: str | None = None, target: str | None = None) -> None:
+        text = clean(text)  # nothing that reaches the terminal can drive it
         with self._lock:
             pre = f"[{target}] " if (self.prefix_targets and target) else ""
-            self._tell(target, text + "\n", style)
+            self._tell(target or self._summary_target, text + "\n", style)
             if self.fancy:
                 self.rich.print(escape(pre) + (f"[{style}]{escape(text)}[/]" if style else escape(text)))
             else:
@@ -87,6 +105,7 @@ class Out:
                 self.stream.flush()
 
     def error(self, text: str) -> None:
+        text = clean(text)
         with self._lock:
             if self.fancy:
                 Console(file=sys.stderr, highlight=False).print(f"[bold red]error:[/] {escape(text)}")
@@ -111,6 +130,7 @@ class Out:
         self.line(f"  $ {display}{tag}", "magenta" if mutates else "dim", target)
 
     def output(self, target: str, stream: str, text: str) -> None:
+        text = clean(text)
         with self._lock:
             self._tell(target, text)
             self.stream.write(text)
@@ -136,6 +156,7 @@ class Out:
         """Read one answer from the operator's terminal (stdin is a TTY here).
 
         With `timeout`, raise TimeoutError when no full line arrived in time."""
+        prompt = clean(prompt)
         with self._lock:
             self._tell(None, prompt, "bold yellow")
             if self.fancy:
@@ -157,6 +178,23 @@ class Out:
 
     # -- summaries -----------------------------------------------------------------------
     def summary(self, result: RunResult, resume_hint: str | None = None) -> None:
+        self._summary_target = result.target  # the run's recording takes its summary block too
+        try:
+            self._summary(result, resume_hint)
+        finally:
+            self._summary_target = None
+
+    def _print_table(self, table: Table) -> None:
+        """A Rich table on the terminal, and its text to the recorders."""
+        with self._lock:
+            with self.rich.capture() as cap:
+                self.rich.print(table)
+            text = cap.get()
+            self.stream.write(text)
+            self.stream.flush()
+            self._tell(self._summary_target, text)
+
+    def _summary(self, result: RunResult, resume_hint: str | None = None) -> None:
         style = _VERDICT_STYLE.get(result.verdict, "bold")
         msg = f": {result.message}" if result.message else ""
         self.line(f"VERDICT {result.verdict.upper()} (exit {result.exit_code}) on {result.target}{msg}", style)
@@ -180,11 +218,10 @@ class Out:
                 t.add_column(col)
             for f in rows:
                 detail = f.reason if f.status in ("skipped", "no_baseline") else (f.action if f.status == "alert" else f.title)
-                t.add_row(f"[{_SEV_STYLE.get(f.severity, '')}]{f.severity}[/]", f.id,
+                t.add_row(f"[{_SEV_STYLE.get(f.severity, '')}]{f.severity}[/]", escape(clean(f.id)),
                           f"[{_STATUS_STYLE.get(f.status, '')}]{f.status}[/]" + escape(alert_mark(f)), str(f.count),
-                          escape(f.threshold), escape(detail))
-            with self._lock:
-                self.rich.print(t)
+                          escape(clean(f.threshold)), escape(clean(detail)))
+            self._print_table(t)
         else:
             for f in rows:
                 if f.status == "ok":
@@ -200,19 +237,18 @@ class Out:
         for col in ("Step", "Status", "Time", "Message"):
             t.add_column(col)
         for s in steps:
-            t.add_row(s.name, f"[{_STATUS_STYLE.get(s.status, '')}]{s.status}[/]", f"{s.duration_s:.2f}s", escape(s.message))
-        with self._lock:
-            self.rich.print(t)
+            t.add_row(escape(clean(s.name)), f"[{_STATUS_STYLE.get(s.status, '')}]{s.status}[/]", f"{s.duration_s:.2f}s",
+                      escape(clean(s.message)))
+        self._print_table(t)
 
     def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
         if self.fancy:
-            t = Table(title=title)
+            t = Table(title=escape(clean(title)))
             for c in columns:
-                t.add_column(c)
+                t.add_column(escape(clean(c)))
             for r in rows:
-                t.add_row(*[escape(str(x)) for x in r])
-            with self._lock:
-                self.rich.print(t)
+                t.add_row(*[escape(clean(str(x))) for x in r])
+            self._print_table(t)
         else:
             self.line(title)
             self.line("  " + " | ".join(columns))

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from .safetext import clean
+
 MASK = "***"
 
 _PATTERNS = [
@@ -40,14 +42,21 @@ class Redactor:
         return list(self._secrets)
 
     def text(self, value: str) -> str:
+        """`value` made safe to show: terminal escapes removed and control characters made
+        visible FIRST (an escape code inside a secret must not hide it), then masked."""
         if not value:
             return value
+        value = clean(value)
         for s in self._secrets:
             if s in value:
                 value = value.replace(s, MASK)
         for pat in _PATTERNS:
             value = pat.sub(lambda m: m.group(1) + MASK, value)
         return value
+
+    def stream(self) -> StreamMasker:
+        """A masker for one live output stream (see StreamMasker)."""
+        return StreamMasker(self)
 
     def obj(self, value: Any) -> Any:
         """Mask every string inside a JSON-like structure."""
@@ -58,3 +67,31 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.obj(v) for v in value]
         return value
+
+
+class StreamMasker:
+    """Masks live output that arrives in arbitrary pieces (one per read from the host).
+
+    A secret, or an escape sequence hiding one, can be split across two reads; masking
+    each piece alone would print both halves. Text is therefore released a whole line at
+    a time (masked as a line); the unfinished last line waits for its newline, or for
+    `flush()` when the command ends. One masker per stream (stdout, stderr).
+    """
+
+    MAX_PENDING = 65536
+
+    def __init__(self, redactor: Redactor) -> None:
+        self.redactor = redactor
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        buf = self._pending + text
+        cut = buf.rfind("\n") + 1
+        if not cut and len(buf) > self.MAX_PENDING:  # a never-ending line (progress bar)
+            cut = len(buf)
+        self._pending = buf[cut:]
+        return self.redactor.text(buf[:cut]) if cut else ""
+
+    def flush(self) -> str:
+        rest, self._pending = self._pending, ""
+        return self.redactor.text(rest) if rest else ""

@@ -73,6 +73,9 @@ class RunOptions:
     resume: str | None = None  # command line to resume, with "{step}" placeholder
     cancel: threading.Event | None = None
     connector: Connector | None = None  # reuse an open connection (verify after rollback)
+    # The caller prints the summary block and then calls Out.close_records(): the run's
+    # asciicast keeps recording until then, so it ends with the summary (app.run_task).
+    cast_takes_summary: bool = False
     http: HttpTransport | None = None
 
     def is_interactive(self) -> bool:
@@ -250,8 +253,15 @@ class Runner:
                 steps=[s.to_dict() for s in self.steps])
         tr.close()
         if self.cast is not None:
-            self.out.remove_listener(self.cast.on_text)
-            self.cast.close(f"VERDICT {verdict.upper()} (exit {exit_code})" + (f": {message}" if message else ""))
+            cast = self.cast
+            if self.options.cast_takes_summary:
+                def close_cast() -> None:
+                    self.out.remove_listener(cast.on_text)
+                    cast.close()
+                self.out.close_after_summary(close_cast)
+            else:
+                self.out.remove_listener(cast.on_text)
+                cast.close(f"VERDICT {verdict.upper()} (exit {exit_code})" + (f": {message}" if message else ""))
         tr.render_markdown()
         return RunResult(
             playbook=self.task, target=self.target.name, started_at=iso(started), finished_at=iso(finished),
@@ -406,19 +416,29 @@ class Runner:
             raise RunbooksError(f"step {step.name} yielded a mutating command but is not marked `mutates: true`")
         timeout = cmd.timeout or step.timeout or DEFAULT_TIMEOUT
         self.out.command(self.target.name, display, cmd.mutates, self.options.dry_run)
-        self.transcript.emit("command", step=step.name, command=display, mutates=cmd.mutates, timeout=timeout,
-                             dry_run=dry, stdin_bytes=len(cmd.stdin or ""))
+        started = self.transcript.emit("command", step=step.name, command=display, mutates=cmd.mutates,
+                                       timeout=timeout, dry_run=dry, stdin_bytes=len(cmd.stdin or ""))
         if dry:
             res = Result(command=display, exit_code=0, stdout="", stderr="", duration_s=0.0, dry_run=True)
         else:
             on_output = None
+            maskers = {"stdout": self.redactor.stream(), "stderr": self.redactor.stream()}
             if cmd.stream:
                 def on_output(stream: str, text: str) -> None:
-                    self.out.output(self.target.name, stream, self.redactor.text(text))
+                    shown = maskers[stream].feed(text)  # whole lines: a split secret is still masked
+                    if shown:
+                        self.out.output(self.target.name, stream, shown)
             self.remote_commands += 1
-            res = self.conn.run(rendered, timeout=timeout, stdin=cmd.stdin, on_output=on_output, display=display)
+            try:
+                res = self.conn.run(rendered, timeout=timeout, stdin=cmd.stdin, on_output=on_output, display=display)
+            finally:
+                if cmd.stream:
+                    for name, masker in maskers.items():
+                        rest = masker.flush()
+                        if rest:
+                            self.out.output(self.target.name, name, rest + "\n")
         self.transcript.emit(
-            "command_finished", step=step.name, command=display, exit_code=res.exit_code,
+            "command_finished", step=step.name, command=display, command_seq=started["seq"], exit_code=res.exit_code,
             duration_s=round(res.duration_s, 3), timed_out=res.timed_out, timeout=timeout, dry_run=res.dry_run,
             mutates=cmd.mutates, stdout=res.stdout[-MAX_RECORDED_OUTPUT:], stderr=res.stderr[-MAX_RECORDED_OUTPUT:],
         )
@@ -440,13 +460,15 @@ class Runner:
             return tuple(self._command(step, c) for c in cmds)
         conn = self.conn
         prepared = []
+        seqs: list[int] = []  # each result names its own command: they finish in any order
         for c in cmds:
             display = self.redactor.text(c.display(self.redactor.secrets))
             timeout = c.timeout or step.timeout or DEFAULT_TIMEOUT
             self.out.command(self.target.name, display, False, self.options.dry_run)
-            self.transcript.emit("command", step=step.name, command=display, mutates=False, timeout=timeout,
-                                 dry_run=False, stdin_bytes=len(c.stdin or ""), batch=len(cmds))
+            ev = self.transcript.emit("command", step=step.name, command=display, mutates=False, timeout=timeout,
+                                      dry_run=False, stdin_bytes=len(c.stdin or ""), batch=len(cmds))
             prepared.append((c.render(), display, timeout, c.stdin))
+            seqs.append(ev["seq"])
         stop = threading.Event()
         self.remote_commands += len(prepared)
         results: list[Result | None] = [None] * len(prepared)
@@ -464,7 +486,8 @@ class Runner:
                         res = fut.result()
                         results[i] = res
                         self.transcript.emit(
-                            "command_finished", step=step.name, command=prepared[i][1], exit_code=res.exit_code,
+                            "command_finished", step=step.name, command=prepared[i][1], command_seq=seqs[i],
+                            exit_code=res.exit_code,
                             duration_s=round(res.duration_s, 3), timed_out=res.timed_out, timeout=prepared[i][2],
                             dry_run=False, mutates=False, stdout=res.stdout[-MAX_RECORDED_OUTPUT:],
                             stderr=res.stderr[-MAX_RECORDED_OUTPUT:])

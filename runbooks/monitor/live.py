@@ -67,7 +67,7 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
         out.run_started("monitor.watch", target.name, conn.description, conn.host_key_fingerprint, False)
         command = combined_follow(target, tail)
         tr.emit("step_started", step="follow", kind="monitor.watch", description="follow both containers' marker lines")
-        tr.emit("command", step="follow", command=command, mutates=False, timeout=duration, dry_run=False)
+        started = tr.emit("command", step="follow", command=command, mutates=False, timeout=duration, dry_run=False)
         out.command(target.name, command, False, False)
         out.line(f"following {', '.join(target.containers.values())}; Ctrl-C to stop", "dim")
         res = conn.run(command, timeout=duration or None, on_output=on_output, display=command)
@@ -77,7 +77,7 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
         status = "ok" if (res.timed_out or res.exit_code == 0) else "failed"
         if status == "failed":
             verdict, code, message = "failed", 2, f"follow ended with exit {res.exit_code}: {res.stderr.strip()[-200:]}"
-        tr.emit("command_finished", step="follow", command=command, exit_code=res.exit_code,
+        tr.emit("command_finished", step="follow", command=command, command_seq=started["seq"], exit_code=res.exit_code,
                 duration_s=round(res.duration_s, 3), timed_out=False, timeout=duration, dry_run=False, mutates=False,
                 stdout="", stderr=res.stderr[-20000:])
         tr.emit("step_finished", step="follow", status=status, duration_s=round(res.duration_s, 3),

@@ -24,7 +24,10 @@ def test_cast_is_asciicast_v2_with_one_marker_per_step(tmp_path: Path, monkeypat
     steps = [e["step"] for e in read_events(d / "events.jsonl") if e["type"] == "step_started"]
     assert markers == steps == ["hello", "listing", "last"]
     out = "".join(e[2] for e in events if e[1] == "o")
-    assert "\x1b[31mhello\x1b[0m from loc" in out  # the terminal recording keeps colour ...
+    # the terminal recording keeps the console's own colour (the bold cyan step line) ...
+    assert "\x1b[1;36m[1/3] hello" in out
+    # ... but never the host's escape codes: remote text cannot drive a replaying terminal
+    assert "hello from loc" in out and "\x1b[31m" not in out
     assert "\r\n60\r\n" in out and "VERDICT OK (exit 0)" in out
     assert "\x1b" not in (d / "events.jsonl").read_text() and "\x1b" not in (d / "transcript.md").read_text()
     # ... and each marker precedes its step's output

@@ -34,7 +34,8 @@ def _record(base: Path, monkeypatch: pytest.MonkeyPatch) -> Transcript:
     tr.emit("step_started", step="preflight", kind="shell", description="check the repo", index=1, total=3)
     tr.emit("command", step="preflight", command="git -C /opt/eatfit24 log --oneline -60", mutates=False,
             timeout=60, dry_run=False, stdin_bytes=0)
-    tr.emit("command_finished", step="preflight", command="git -C /opt/eatfit24 log --oneline -60", exit_code=0,
+    tr.emit("command_finished", step="preflight", command="git -C /opt/eatfit24 log --oneline -60", command_seq=4,
+            exit_code=0,
             duration_s=0.42, timed_out=False, timeout=60, dry_run=False, mutates=False,
             stdout=long_out, stderr=f"warning: Authorization: Bearer {CANARY}\n")
     tr.emit("http", step="preflight", method="GET", url="https://eatfit24.ru/api/v1/meals/?date=2026-01-15",
@@ -82,12 +83,12 @@ def test_canary_secret_and_ansi_never_reach_the_files(tmp_path: Path, monkeypatc
     for text in (md, events):
         assert CANARY not in text
         assert "\x1b" not in text and "\\u001b" not in text
-    assert "token=*** `" in md and "Authorization: ***" in md  # masked where it was, not dropped
+    assert "token=***`" in md and "Authorization: ***" in md  # masked where it was, not dropped
     # what makes it a standalone attachment
     for needle in ("SHA256:Zm9vYmFyYmF6cXV4", "alice on laptop", "commit 0123456789ab", "exit code **0**",
                    "20 lines folded (full output in events.jsonl, event 5)", "**No result recorded** (event 12)",
                    "operator alice (typed)", "To resume: `inv rollback --commit abc1234 --start-at stop-worker`",
-                   "| **P0** | `stuck_photos` | 2 |", "| P0 | `api_failed_meal` | skipped | no API credentials configured |"):
+                   "| **P0** | `stuck_photos` | 2 |", "| P0 | `api_failed_meal` | skipped | `no API credentials configured` |"):
         assert needle in md, needle
     # timeline rows are in event order
     seqs = [int(line.split("|")[2]) for line in md.splitlines() if line.startswith("| 2026-01-15T") and line.split("|")[2].strip().isdigit()]
