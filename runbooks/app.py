@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -46,15 +47,26 @@ class TaskSpec:
     validate: Callable[[Target], None] | None = None  # extra per-target refusal (role checks)
     after: Callable[[RunResult, Target, Out], None] | None = None  # history, metrics-out, ...
     quiet_summary: bool = False
+    secrets: list[str] = field(default_factory=list)  # more values to mask (--var api_token=...)
 
 
-def build_redactor(config: Config, targets: list[Target]) -> Redactor:
+# A --var whose NAME looks like a credential has its VALUE masked everywhere.
+SECRET_VAR_NAME = re.compile(r"(?i)(token|secret|passw(or)?d|passwd|pwd|credential|api_?key|private_?key|"
+                             r"(^|_)key($|_)|init_?data|auth|cookie|session_?id)")
+
+
+def secret_vars(variables: dict[str, Any]) -> list[str]:
+    return [str(v) for k, v in variables.items() if SECRET_VAR_NAME.search(k) and isinstance(v, (str, int))]
+
+
+def build_redactor(config: Config, targets: list[Target], secrets: list[str] | None = None) -> Redactor:
     r = Redactor(config.secrets())
     for t in targets:
         r.add(t.secrets())
     for name in ("RUNBOOKS_SANDBOX_INIT_DATA",):
         if os.environ.get(name):
             r.add([os.environ[name]])
+    r.add(secrets or [])
     return r
 
 
@@ -78,7 +90,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     argv = argv if argv is not None else sys.argv
     try:
         config, targets, playbook, tdir = resolve(spec)
-        redactor = build_redactor(config, targets)
+        redactor = build_redactor(config, targets, spec.secrets)
         cancel = threading.Event()
         opts = []
         for t in targets:

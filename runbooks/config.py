@@ -232,6 +232,9 @@ def _str(raw: Mapping[str, Any], key: str, ctx: str, where: str, required: bool 
     return str(v)
 
 
+_ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def _str_map(raw: Mapping[str, Any], key: str, ctx: str, where: str) -> dict[str, str]:
     v = raw.get(key)
     if v is None:
@@ -293,6 +296,11 @@ def parse_target(name: str, raw: Mapping[str, Any], where: str) -> Target:
     for key in ("monitor", "predeploy"):
         if raw.get(key) is not None and not isinstance(raw.get(key), dict):
             raise ConfigError(f"{where}:{line_of(raw, key)}: {ctx}.{key}: must be a mapping")
+    env = _str_map(raw, "env", ctx, where)
+    for key in env:
+        if not _ENV_KEY_RE.match(key):  # it becomes `export KEY=...` in a shell on the host
+            raise ConfigError(f"{where}:{line_of(raw.get('env') or {}, key)}: {ctx}.env: {key!r} is not an environment "
+                              f"variable name (letters, digits and _, not starting with a digit)")
     ct = raw.get("connect_timeout", 10.0)
     if not isinstance(ct, (int, float)) or isinstance(ct, bool) or ct <= 0:
         raise ConfigError(f"{where}:{line_of(raw, 'connect_timeout')}: {ctx}.connect_timeout: must be a positive number of seconds")
@@ -310,7 +318,7 @@ def parse_target(name: str, raw: Mapping[str, Any], where: str) -> Target:
         api=api,
         confirm=confirm,
         role=role,
-        env=_str_map(raw, "env", ctx, where),
+        env=env,
         connect_timeout=float(ct),
         monitor=dict(raw.get("monitor") or {}),
         predeploy=dict(raw.get("predeploy") or {}),

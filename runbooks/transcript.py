@@ -50,6 +50,19 @@ def default_transcript_dir() -> Path:
     return Path(os.environ.get("RUNBOOKS_TRANSCRIPTS") or "transcripts")
 
 
+def private_open(path: Path, mode: str = "w") -> Any:
+    """Open a record file readable by its owner only (0600): transcripts hold what the
+    host printed, operator names and commands; nobody else on the machine needs them."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps no wider mode
+        return os.fdopen(fd, mode, encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _slug(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", s)[:60] or "x"
 
@@ -63,13 +76,14 @@ class Transcript:
         self.started = started or utcnow()
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
         base = Path(base_dir)
-        base.mkdir(parents=True, exist_ok=True)
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = f"{stamp}-{_slug(playbook)}-{_slug(target)}"
         path = base / name
         n = 1
         while True:
             try:
-                path.mkdir()
+                path.mkdir(mode=0o700)
+                os.chmod(path, 0o700)  # whatever the umask
                 break
             except FileExistsError:
                 n += 1
@@ -77,7 +91,7 @@ class Transcript:
         self.dir = path
         self.events_path = path / "events.jsonl"
         self.md_path = path / "transcript.md"
-        self._fh = open(self.events_path, "a", encoding="utf-8")
+        self._fh = private_open(self.events_path, "a")
         self._prev = GENESIS
         self._seq = 0
         self._lock = threading.Lock()
@@ -108,7 +122,8 @@ class Transcript:
         chain = {"events": self._seq, "last_hash": self._prev}
         text = render_transcript_md(self.events, {"chain": chain, **(context or {})})
         tmp = self.md_path.with_suffix(".md.tmp")
-        tmp.write_text(self.redactor.text(text), encoding="utf-8")
+        with private_open(tmp) as fh:
+            fh.write(self.redactor.text(text))
         tmp.replace(self.md_path)
         return self.md_path
 

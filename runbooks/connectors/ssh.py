@@ -11,6 +11,12 @@ Every command is therefore wrapped so that it first reports its process group id
 stderr; on timeout or Ctrl-C we send `kill -TERM/-KILL -- -PGID` over the same
 connection. A host-side `timeout` backstop (deadline + grace) kills it even if the
 connection itself is lost.
+
+Environment: the target's `env:` values (tokens, passwords) never appear on a command
+line, where every user of the host sees them in `ps` for as long as the command runs.
+They travel first on the channel's stdin as a counted block of `export` lines that the
+wrapper reads with the shell's `read` builtin (which never reads past a newline), so the
+command's own stdin (a Django script) follows untouched.
 """
 
 from __future__ import annotations
@@ -144,8 +150,20 @@ class SshConnector:
             self._conn = None
             self._transport = None
 
+    def _env_preamble(self) -> str:
+        """The env block sent on stdin before the command's own input: a line with the
+        number of lines that follow, then `export K='v'` statements (values may span lines)."""
+        if not self._env:
+            return ""
+        body = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in self._env.items())
+        return f"{body.count(chr(10))}\n{body}"
+
     def _wrap(self, command: str, timeout: float | None) -> str:
-        env = "".join(f"export {k}={shlex.quote(v)}; " for k, v in self._env.items())
+        env = ""
+        if self._env:
+            env = ('IFS= read -r __rb_n || exit 125; __rb_env=; while [ "$__rb_n" -gt 0 ]; do '
+                   'IFS= read -r __rb_l || exit 125; __rb_env="$__rb_env$__rb_l\n"; __rb_n=$((__rb_n - 1)); done; '
+                   'eval "$__rb_env"; unset __rb_env __rb_l __rb_n; ')
         inner = f"{env}{command}"
         if timeout:
             backstop = int(timeout) + BACKSTOP_GRACE
@@ -188,8 +206,9 @@ class SshConnector:
         timed_out = False
         deadline = start + timeout if timeout else None
         try:
-            if stdin is not None:
-                chan.sendall(stdin.encode())
+            preamble = self._env_preamble()
+            if preamble or stdin is not None:
+                chan.sendall((preamble + (stdin or "")).encode())
             chan.shutdown_write()
             while True:
                 progressed = False

@@ -32,7 +32,8 @@ def doctor(c, target=None, json=False, transcript_dir=None):
         "dry_run": "render and record every command; send nothing that mutates",
         "yes": "answer every confirmation for the operator (recorded as such in the transcript)",
         "start_at": "skip the steps before this one",
-        "var": "run variable NAME=VALUE for the playbook's templates (repeatable)",
+        "var": "run variable NAME=VALUE for the playbook's templates (repeatable); values of names like "
+               "*token*, *secret*, *password*, *key*, *init_data* are masked in every output and record",
     },
     iterable=["var"],
 )
@@ -55,6 +56,8 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
     from pathlib import Path
 
     resume = f"inv play --playbook {shlex.quote(playbook)}" + (f" --target {shlex.quote(target)}" if target else "") + " --start-at {step}"
+    from ..app import secret_vars
+
     finish(run_task(TaskSpec(task=f"play.{Path(playbook).stem}", playbook=playbook, target=target, json=json,
                              transcript_dir=transcript_dir, vars=variables, dry_run=dry_run, yes=yes,
-                             start_at=start_at, resume=resume)))
+                             start_at=start_at, resume=resume, secrets=secret_vars(variables))))

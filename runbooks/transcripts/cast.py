@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from ..console import ansi as _ansi
 from ..redact import Redactor
+from ..transcript import private_open
 
 FILENAME = "transcript.cast"
 
@@ -46,7 +47,7 @@ class CastWriter:
         size = shutil.get_terminal_size(fallback=(120, 40))
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
-        self._fh: IO[str] | None = open(self.path, "w", encoding="utf-8")
+        self._fh: IO[str] | None = private_open(self.path)
         self.markers = 0
         header: dict[str, Any] = {"version": 2, "width": int(width or size.columns), "height": int(height or size.lines),
                                   "timestamp": int(timestamp if timestamp is not None else time.time()),

@@ -29,6 +29,15 @@ def hostile_file(directory: Path) -> Path:
 RAW_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+_TERMINAL_SEQ = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+
+
+def as_seen(text: str) -> str:
+    """What a reader sees of terminal text: escape sequences take no room (an oracle
+    independent of the code under test)."""
+    return _TERMINAL_SEQ.sub("", text)
+
+
 def controls_in(text: str) -> list[str]:
     return sorted({repr(c) for c in RAW_CONTROLS.findall(text)})
 
