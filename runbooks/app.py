@@ -22,12 +22,12 @@ from typing import Any
 
 from .config import Config, Target, load_config
 from .console import Out
-from .errors import CANNOT_RUN, InputError, RunbooksError
+from .errors import CANNOT_RUN, InputError, RunbooksError, Terminated
 from .model import RunResult
 from .playbook import Playbook, load_playbook
 from .redact import Redactor
 from .runner import RunOptions, check_can_run, run_playbook
-from .transcript import default_transcript_dir, iso, utcnow
+from .transcript import default_transcript_dir, ensure_writable, iso, utcnow
 from .verdict import RANK as VERDICT_RANK
 
 
@@ -44,6 +44,7 @@ class TaskSpec:
     start_at: str | None = None
     single_target: bool = False  # mutating playbooks: refuse fan-out
     resume: str | None = None  # "inv rollback --commit X --start-at {step}"
+    resume_unclean: str | None = None  # the same when the always-steps could not finish (lock left)
     validate: Callable[[Target], None] | None = None  # extra per-target refusal (role checks)
     after: Callable[[RunResult, Target, Out], None] | None = None  # history, metrics-out, ...
     quiet_summary: bool = False
@@ -90,6 +91,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     argv = argv if argv is not None else sys.argv
     try:
         config, targets, playbook, tdir = resolve(spec)
+        ensure_writable(tdir)  # a run that cannot be recorded does not start
         redactor = build_redactor(config, targets, spec.secrets)
         cancel = threading.Event()
         opts = []
@@ -98,7 +100,8 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                 spec.validate(t)
             o = RunOptions(task=spec.task, vars=dict(spec.vars), dry_run=spec.dry_run, yes=spec.yes,
                            start_at=spec.start_at, transcript_dir=tdir, argv=[redactor.text(a) for a in argv],
-                           resume=spec.resume, cancel=cancel, cast_takes_summary=True)
+                           resume=spec.resume, cancel=cancel, cast_takes_summary=True,
+                           resume_unclean=spec.resume_unclean)
             check_can_run(playbook, t, o)
             opts.append(o)
     except RunbooksError as exc:
@@ -173,12 +176,13 @@ def _fail(out: Out, spec: TaskSpec, message: str, code: int) -> int:
 
 
 def _sigterm_as_interrupt() -> Callable[[], None]:
-    """Treat SIGTERM like Ctrl-C so a killed run still records and releases its lock."""
+    """Treat SIGTERM like Ctrl-C so a killed run still records and releases its lock; it is
+    recorded as SIGTERM (errors.Terminated is a KeyboardInterrupt)."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        raise Terminated(signal.Signals(signum).name)
 
     prev = signal.signal(signal.SIGTERM, handler)
 

@@ -40,6 +40,15 @@ class ConnectError(RunbooksError):
     """Connection, authentication or host-key failure (exit 3)."""
 
 
+class ConnectionLost(ConnectError):
+    """The connection dropped while a command ran: its outcome on the host is unknown.
+    `pgid` is the command's process group on the host (to stop it after a reconnect)."""
+
+    def __init__(self, message: str, pgid: int | None = None) -> None:
+        super().__init__(message)
+        self.pgid = pgid
+
+
 class HostKeyError(ConnectError):
     """Unknown or changed host key: we refuse, never auto-add (exit 3)."""
 
@@ -48,3 +57,11 @@ class Aborted(RunbooksError):
     """The operator declined a confirmation or interrupted the run (exit 4)."""
 
     exit_code = ABORTED
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal (SIGTERM, SIGHUP) handled like Ctrl-C, and recorded as itself."""
+
+    def __init__(self, signame: str = "SIGTERM") -> None:
+        super().__init__(signame)
+        self.signame = signame

@@ -30,7 +30,7 @@ from .conditions import evaluate
 from .config import ApiConfig, Target
 from .connectors import Connector, connect
 from .console import Out
-from .errors import CANNOT_RUN, Aborted, ConnectError, InputError, RunbooksError
+from .errors import CANNOT_RUN, Aborted, ConnectError, ConnectionLost, InputError, RunbooksError, Terminated
 from .http import HttpTransport, UrllibTransport
 from .model import (
     Batch,
@@ -76,6 +76,9 @@ class RunOptions:
     # The caller prints the summary block and then calls Out.close_records(): the run's
     # asciicast keeps recording until then, so it ends with the summary (app.run_task).
     cast_takes_summary: bool = False
+    # Resume command when the always-steps could not finish (connection lost): e.g. the
+    # rollback lock is still held, so the resume must take it over. "{step}" as in `resume`.
+    resume_unclean: str | None = None
     http: HttpTransport | None = None
 
     def is_interactive(self) -> bool:
@@ -172,6 +175,9 @@ class Runner:
         self._armed = False  # a Confirm was granted for the current step
         self._cannot_run: list[str] = []
         self.cast: CastWriter | None = None  # transcript.cast, fed by the console
+        self._lost: ConnectError | None = None  # the connection dropped while a step ran
+        self._mutated = False  # a mutating command was sent to the host
+        self._always_unfinished: list[str] = []  # always-steps that could not run or failed
 
     # ------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -230,7 +236,7 @@ class Runner:
                 raise
             finally:
                 try:
-                    self._run_always(steps, variables)
+                    self._run_always(steps, variables, owned)
                 finally:
                     if owned and self.conn is not None:
                         self.conn.close()
@@ -239,7 +245,13 @@ class Runner:
             resume = self._resume_hint()
         except RunbooksError as exc:
             verdict, message = ("aborted" if exc.exit_code == 4 else "error"), exc.message
-            tr.emit("error", message=message, exit_code=exc.exit_code)
+            if self._lost is not None:
+                # Read-only: the verdict is unknown (3). Once something mutating was sent, the
+                # host was changed by a run that did not finish: a failed run (2).
+                verdict = "failed" if self._mutated else "error"
+                message = self._lost_message()
+                resume = self._resume_hint()
+            tr.emit("error", message=message, exit_code=EXIT_FOR_VERDICT[verdict])
             self.out.error(self.redactor.text(message))
         if verdict == "ok":
             verdict, message = judge(self.findings, self.ran)
@@ -252,6 +264,10 @@ class Runner:
                 remote_commands=self.remote_commands, resume=resume,
                 steps=[s.to_dict() for s in self.steps])
         tr.close()
+        tr.render_markdown()
+        if tr.incomplete:  # disk full or read-only mid-run: the verdict stands, the record does not
+            message = f"{message}; {tr.incomplete}" if message else tr.incomplete
+            self.out.error(tr.incomplete)
         if self.cast is not None:
             cast = self.cast
             if self.options.cast_takes_summary:
@@ -262,7 +278,6 @@ class Runner:
             else:
                 self.out.remove_listener(cast.on_text)
                 cast.close(f"VERDICT {verdict.upper()} (exit {exit_code})" + (f": {message}" if message else ""))
-        tr.render_markdown()
         return RunResult(
             playbook=self.task, target=self.target.name, started_at=iso(started), finished_at=iso(finished),
             verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,
@@ -287,7 +302,12 @@ class Runner:
     def _record_interrupt(self, exc: BaseException) -> str:
         """Emit `interrupted` once, at the first place that sees it (a second Ctrl-C during
         the always-steps is part of the same interruption)."""
-        message = exc.message if isinstance(exc, Aborted) else "interrupted by the operator (Ctrl-C)"
+        if isinstance(exc, Aborted):
+            message = exc.message
+        elif isinstance(exc, Terminated):
+            message = f"terminated by {exc.signame} (handled like Ctrl-C)"
+        else:
+            message = "interrupted by the operator (Ctrl-C)"
         if not self._interrupt_recorded:
             assert self.transcript is not None
             self.transcript.emit("interrupted", message=message)
@@ -296,23 +316,49 @@ class Runner:
 
     def _resume_hint(self) -> str | None:
         current = self._current_step
-        if self.options.resume and current:
-            return self.options.resume.format(step=current)
+        template = self.options.resume
+        if self._always_unfinished and self.options.resume_unclean:
+            template = self.options.resume_unclean
+        if template and current:
+            return template.format(step=current)
         return None
+
+    def _lost_message(self) -> str:
+        assert self._lost is not None
+        parts = [f"connection lost during step {self._current_step}: {self._lost.message}"]
+        if self._mutated:
+            parts.append("the host was changed by this run and its state after that step is unknown")
+        if self._always_unfinished:
+            parts.append(f"always-steps not completed: {', '.join(self._always_unfinished)} "
+                         "(anything this run holds on the host, such as a lock, may still be held)")
+        return "; ".join(parts)
+
+    def _connection_alive(self) -> bool:
+        alive = getattr(self.conn, "is_alive", None)
+        return bool(alive()) if callable(alive) else self.conn is not None
 
     _current_step: str | None = None
     _finalizing = False  # running `always` steps after a failure/abort: no cancel checks
 
-    def _run_always(self, steps: list[Step], variables: dict[str, Any]) -> None:
+    def _run_always(self, steps: list[Step], variables: dict[str, Any], owned: bool = True) -> None:
         """After a failed, declined or interrupted step: run the `always: true` steps that
-        have not run yet (e.g. release a lock), on the same connection. Their outcome is
-        recorded but does not change the verdict; an error in one does not stop the next."""
+        have not run yet (e.g. release a lock), on the same connection (a new one when the
+        connection was lost and it is ours to reopen). Their outcome is recorded but does not
+        change the verdict; an error in one does not stop the next."""
         done = {r.name for r in self.steps}
         pending = [s for s in steps if s.always and s.name not in done]
         if not pending or self.conn is None:
             return
         assert self.transcript is not None
         current, self._finalizing = self._current_step, True
+        if not self._connection_alive() and not self._reconnect(owned, current):
+            self._always_unfinished = [s.name for s in pending]
+            text = (f"always-steps NOT run (no connection): {', '.join(self._always_unfinished)}; "
+                    "the host's state and any lock this run took are unknown")
+            self.transcript.emit("note", step=current, text=text, level="error")
+            self.out.note(self.target.name, text, "error")
+            self._current_step, self._finalizing = current, False
+            return
         self.transcript.emit("note", step=current, text=f"running always-steps: {', '.join(s.name for s in pending)}",
                              level="warn")
         try:
@@ -320,11 +366,43 @@ class Runner:
                 try:
                     res = self._run_step(step, steps.index(step) + 1, len(steps), variables)
                 except (Aborted, KeyboardInterrupt, RunbooksError):
+                    self._always_unfinished.append(step.name)
                     continue  # recorded by _run_step as aborted
                 self.steps.append(res)
+                if res.status not in ("ok", "skipped"):
+                    self._always_unfinished.append(step.name)
                 self.out.step_finished(self.target.name, res)
         finally:
             self._current_step, self._finalizing = current, False
+
+    def _reconnect(self, owned: bool, step: str | None) -> bool:
+        """The connection dropped: open a new one for the always-steps (state, lock)."""
+        assert self.transcript is not None
+        if not owned:
+            return False
+        try:
+            old, self.conn = self.conn, connect(self.target)
+            if old is not None:
+                try:
+                    old.close()
+                except Exception:  # noqa: BLE001 - already dead
+                    pass
+        except Exception as exc:  # noqa: BLE001 - unreachable, auth, host key: say so
+            msg = exc.message if isinstance(exc, RunbooksError) else str(exc)
+            self.transcript.emit("note", step=step, text=f"could not reconnect for the always-steps: {msg}", level="error")
+            return False
+        assert self.conn is not None
+        self.transcript.emit("connected", address=self.conn.description, host_key=self.conn.host_key_fingerprint,
+                             transport=self.target.transport, reconnect=True)
+        self.out.note(self.target.name, f"reconnected to {self.conn.description} to run the always-steps", "warn")
+        pgid = self._lost.pgid if isinstance(self._lost, ConnectionLost) else None
+        if pgid:  # the lost command may still run on the host (no pty, no SIGHUP): stop it first
+            res = self.conn.run(f"kill -TERM -- -{int(pgid)} 2>/dev/null; sleep 1; kill -KILL -- -{int(pgid)} 2>/dev/null; "
+                                "exit 0", timeout=30)
+            text = f"stopped the lost command's process group {pgid} on the host (exit {res.exit_code})"
+            self.transcript.emit("note", step=step, text=text, level="warn")
+            self.out.note(self.target.name, text, "warn")
+        return True
 
     # ------------------------------------------------------------------------------------
     def _run_step(self, step: Step, index: int, total: int, variables: dict[str, Any]) -> StepResult:
@@ -357,7 +435,9 @@ class Runner:
                 request = gen.send(answer)
         except StopIteration as stop:
             outcome = stop.value if isinstance(stop.value, StepOutcome) else StepOutcome()
-        except (Aborted, KeyboardInterrupt, ConnectError):
+        except (Aborted, KeyboardInterrupt, ConnectError) as exc:
+            if isinstance(exc, ConnectError) and self._lost is None:
+                self._lost = exc
             gen.close()
             self.steps.append(StepResult(step.name, step.kind, "aborted", time.monotonic() - start))
             tr.emit("step_finished", step=step.name, status="aborted", duration_s=time.monotonic() - start)
@@ -429,6 +509,7 @@ class Runner:
                     if shown:
                         self.out.output(self.target.name, stream, shown)
             self.remote_commands += 1
+            self._mutated = self._mutated or cmd.mutates
             try:
                 res = self.conn.run(rendered, timeout=timeout, stdin=cmd.stdin, on_output=on_output, display=display)
             finally:

@@ -35,6 +35,9 @@ class LocalConnector:
     def close(self) -> None:
         return None
 
+    def is_alive(self) -> bool:
+        return True
+
     @property
     def commands_run(self) -> int:
         return self._count

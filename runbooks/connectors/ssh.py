@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import select
 import shlex
@@ -33,9 +34,14 @@ from pathlib import Path
 import paramiko
 
 from ..config import Target
-from ..errors import ConnectError, HostKeyError
+from ..errors import ConnectError, ConnectionLost, HostKeyError
 from ..model import Result
 from .base import TIMEOUT_EXIT, OutputCallback
+
+# paramiko's transport thread logs handshake failures with a traceback; with no handler
+# configured Python prints it on stderr. The failure reaches the operator as one line
+# (ConnectError), so its log records go nowhere unless the application configures logging.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 PID_MARK = "__runbooks_pgid="
 BACKSTOP_GRACE = 10
@@ -91,6 +97,9 @@ class SshConnector:
             connect_kwargs["key_filename"] = [str(Path(t.identity_file).expanduser())]
             connect_kwargs["look_for_keys"] = False
         connect_kwargs["allow_agent"] = bool(os.environ.get("SSH_AUTH_SOCK"))
+        # connect_timeout bounds the whole handshake, not only the TCP connect: a host that
+        # accepts and never sends its banner is unreachable after it, not after paramiko's 15 s.
+        connect_kwargs["banner_timeout"] = t.connect_timeout
         conn = Connection(
             host=t.host or "", user=t.user, port=t.port, connect_timeout=t.connect_timeout,
             connect_kwargs=connect_kwargs, config=Config(),
@@ -122,6 +131,9 @@ class SshConnector:
         except (paramiko.ssh_exception.NoValidConnectionsError, OSError) as exc:
             raise ConnectError(f"cannot reach {self.description}: {exc.strerror or exc}") from exc
         except paramiko.SSHException as exc:
+            if "banner" in str(exc).lower():
+                raise ConnectError(f"cannot reach {self.description}: no SSH banner within {t.connect_timeout:g}s "
+                                   f"({exc})") from exc
             raise ConnectError(f"SSH error with {self.description}: {exc}") from exc
         self._conn = conn
         self._transport = client.get_transport()
@@ -143,6 +155,9 @@ class SshConnector:
             paths = [Path("~/.ssh/known_hosts").expanduser()]
         paths.append(Path("/etc/ssh/ssh_known_hosts"))
         return [p for p in paths if p.is_file()]
+
+    def is_alive(self) -> bool:
+        return self._transport is not None and self._transport.is_active()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -252,10 +267,13 @@ class SshConnector:
                     break
                 wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
                 select.select([chan], [], [], wait)
-        except BaseException:
+        except BaseException as exc:
             # Ctrl-C or a crash: never leave the command running on the host.
             chan.close()
             self._kill_remote(pgid)
+            if isinstance(exc, (paramiko.SSHException, OSError, EOFError)) and not self.is_alive():
+                raise ConnectionLost(f"connection to {self.description} lost while the command ran: {exc}; "
+                                     "its outcome on the host is unknown", pgid) from exc
             raise
         if timed_out:
             chan.close()
@@ -263,6 +281,11 @@ class SshConnector:
         else:
             code = chan.recv_exit_status()
             chan.close()
+            if code == -1 and not self.is_alive():
+                # paramiko's "no exit status": the session died with the connection. The
+                # command's outcome is unknown; never report -1 as its exit code.
+                raise ConnectionLost(f"connection to {self.description} lost while the command ran "
+                                     f"({time.monotonic() - start:.1f}s in); its outcome on the host is unknown", pgid)
         return Result(
             command=display if display is not None else command,
             exit_code=code,

@@ -16,7 +16,7 @@ from .. import __version__
 from ..config import Target
 from ..connectors import connect
 from ..console import Out
-from ..errors import RunbooksError
+from ..errors import RunbooksError, Terminated
 from ..redact import Redactor
 from ..transcript import Transcript, iso, utcnow
 from .watch import WatchCounters, follow_commands
@@ -82,8 +82,9 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
                 stdout="", stderr=res.stderr[-20000:])
         tr.emit("step_finished", step="follow", status=status, duration_s=round(res.duration_s, 3),
                 message=f"ended after --duration {duration:g}s" if res.timed_out else message)
-    except KeyboardInterrupt:
-        verdict, code, message = "aborted", 4, "stopped by the operator (Ctrl-C)"
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (errors.Terminated): the follow is killed on the host
+        how = f"terminated by {exc.signame}" if isinstance(exc, Terminated) else "stopped by the operator (Ctrl-C)"
+        verdict, code, message = "aborted", 4, how
         tr.emit("interrupted", message=message)
         tr.emit("step_finished", step="follow", status="ok", duration_s=0, message=message)
     except RunbooksError as exc:

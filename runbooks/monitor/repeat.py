@@ -38,6 +38,8 @@ def repeat(run_once: Callable[[], tuple[int, str, str]], every: str, for_: str |
             rows.append([started.isoformat(timespec="seconds"), verdict.upper(), str(code), transcript])
             worst = max(worst, code, key=lambda c: rank.get(c, 0))
             out.table(f"monitor runs so far ({len(rows)} of {len(times)})", ["started (UTC)", "verdict", "exit", "transcript"], rows)
+            if code == 4:  # Ctrl-C (or SIGTERM) inside a run ends that run AND the loop
+                raise KeyboardInterrupt
             # A run that overran later slots is followed at once by ONE catch-up run, not a burst.
             now_ = clock()
             passed = [t for t in pending[1:] if t <= now_]

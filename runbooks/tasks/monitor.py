@@ -27,6 +27,10 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
     try:
         variables = run_vars(task_name, since=since or "24h", tail=tail)
         channels = notifier.parse(notify)
+        if metrics_out:
+            from ..transcript import ensure_writable_file
+
+            ensure_writable_file(metrics_out, "--metrics-out")  # before anything runs, not after the verdict
     except RunbooksError as exc:
         Out(json_mode=json).error(exc.message)
         return exc.exit_code
@@ -97,7 +101,14 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
         verdict = VERDICT_FOR_EXIT.get(code, "?")
         return code, verdict, ""
 
-    finish(repeat(once, every, for_, out))
+    from ..app import _sigterm_as_interrupt
+
+    restore = _sigterm_as_interrupt()  # SIGTERM between runs stops the loop like Ctrl-C
+    try:
+        code = repeat(once, every, for_, out)
+    finally:
+        restore()
+    finish(code)
 
 
 all_ = _section_task("all", "Every check of the checklist (sections 1-6, cheatsheet, anomaly rules).")
@@ -117,22 +128,26 @@ def watch(c, target=None, tail=50, duration=None, transcript_dir=None):
     import sys
     from pathlib import Path
 
-    from ..app import build_redactor, resolve_targets
+    from ..app import _sigterm_as_interrupt, build_redactor, resolve_targets
     from ..console import Out
     from ..errors import RunbooksError
     from ..monitor.live import watch as live_watch
-    from ..transcript import default_transcript_dir
+    from ..transcript import default_transcript_dir, ensure_writable
 
     out = Out()
+    restore = _sigterm_as_interrupt()  # SIGTERM stops the follow on the host too, like Ctrl-C
     try:
         config, targets = resolve_targets(target, single=True, task="monitor.watch")
-        res = live_watch(targets[0], out, build_redactor(config, targets),
-                         Path(transcript_dir) if transcript_dir else default_transcript_dir(), tail=int(tail),
+        tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
+        ensure_writable(tdir)
+        res = live_watch(targets[0], out, build_redactor(config, targets), tdir, tail=int(tail),
                          duration=float(duration) if duration else None, argv=sys.argv)
     except RunbooksError as exc:
         out.error(exc.message)
         finish(exc.exit_code)
         return
+    finally:
+        restore()
     finish(res.exit_code)
 
 

@@ -59,6 +59,8 @@ def rollback(c, commit=None, reset_to=None, target=None, dry_run=False, yes=Fals
         task="rollback", playbook="rollback", target=tname, json=json, transcript_dir=transcript_dir, vars=variables,
         dry_run=dry_run, yes=yes, start_at=step, single_target=True,
         resume=inputs.resume_command(sha, tname, reset, bool(cleanup)),
+        # the lost run's lock may still be on the host: the resume takes it over (asks first)
+        resume_unclean=inputs.resume_command(sha, tname, reset, bool(cleanup)).replace(" --start-at", " --break-lock --start-at"),
     )))
 
 

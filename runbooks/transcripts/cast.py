@@ -49,6 +49,7 @@ class CastWriter:
         self._lock = threading.Lock()
         self._fh: IO[str] | None = private_open(self.path)
         self.markers = 0
+        self.write_error: OSError | None = None
         header: dict[str, Any] = {"version": 2, "width": int(width or size.columns), "height": int(height or size.lines),
                                   "timestamp": int(timestamp if timestamp is not None else time.time()),
                                   "title": self.redactor.text(title), "env": {"TERM": "xterm-256color"}}
@@ -56,8 +57,20 @@ class CastWriter:
 
     def _write(self, line: str) -> None:
         if self._fh is not None:
-            self._fh.write(line + "\n")
-            self._fh.flush()
+            try:
+                self._fh.write(line + "\n")
+                self._fh.flush()
+            except OSError as exc:  # disk full: the recording stops, the run does not
+                self.write_error = exc
+                self._drop()
+
+    def _drop(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
 
     def _event(self, code: str, data: str) -> None:
         with self._lock:
@@ -81,9 +94,7 @@ class CastWriter:
         if final_line:
             self._event("o", _crlf(self.redactor.text(final_line) + "\n"))
         with self._lock:
-            if self._fh is not None:
-                self._fh.close()
-                self._fh = None
+            self._drop()
 
 
 def read_cast(path: str | Path) -> tuple[dict[str, Any], list[list[Any]]]:
