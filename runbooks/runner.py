@@ -626,6 +626,8 @@ class Runner:
             question = "  Proceed? [y/N] "
         try:
             answer = self.out.ask(question)
+        except Terminated:
+            raise  # SIGTERM at a prompt is an interruption, not an answer
         except (EOFError, KeyboardInterrupt):
             answer = "<EOF>"
         ok = answer.strip() == expected if need_typed else answer.strip().lower() in ("y", "yes")

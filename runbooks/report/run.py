@@ -74,6 +74,9 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
         variables = fresh_vars(since)
         tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
         from ..monitor.history import history_path
+        from ..transcript import ensure_writable
+
+        ensure_writable(tdir)  # a run that cannot be recorded does not start (exit 3)
 
         hist_path = history_path(tdir)
         # Read the history BEFORE the fresh run records itself into it.

@@ -57,6 +57,8 @@ def timeline(since: str | None, transcript_dir: str | None, out_file: str | None
         Path(out_file).write_text(text, encoding="utf-8")
         out.line(f"Timeline of {len(runs)} run(s) written to {out_file}", "dim")
     else:
-        sys.stdout.write(text)
+        from ..safetext import clean
+
+        sys.stdout.write(clean(text))  # an edited events.jsonl must not drive the terminal either
         sys.stdout.flush()
     return 0
