@@ -178,6 +178,7 @@ class Runner:
         self._lost: ConnectError | None = None  # the connection dropped while a step ran
         self._mutated = False  # a mutating command was sent to the host
         self._always_unfinished: list[str] = []  # always-steps that could not run or failed
+        self._always_after_loss: list[str] = []  # always-steps run on a new connection
 
     # ------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -326,8 +327,11 @@ class Runner:
     def _lost_message(self) -> str:
         assert self._lost is not None
         parts = [f"connection lost during step {self._current_step}: {self._lost.message}"]
-        if self._mutated:
+        after = [r for r in self.steps if r.name in self._always_after_loss and r.status in ("ok", "skipped")]
+        if self._mutated and not after:
             parts.append("the host was changed by this run and its state after that step is unknown")
+        if after:  # reconnected: what the always-steps found and did (host state, lock)
+            parts.append("after reconnecting: " + "; ".join(f"{r.name}: {r.message or r.status}" for r in after))
         if self._always_unfinished:
             parts.append(f"always-steps not completed: {', '.join(self._always_unfinished)} "
                          "(anything this run holds on the host, such as a lock, may still be held)")
@@ -361,6 +365,8 @@ class Runner:
             return
         self.transcript.emit("note", step=current, text=f"running always-steps: {', '.join(s.name for s in pending)}",
                              level="warn")
+        if self._lost is not None:
+            self._always_after_loss = [s.name for s in pending]
         try:
             for step in pending:
                 try:

@@ -77,6 +77,9 @@ def test_lost_connection_reconnects_releases_the_lock_and_the_resume_works(host:
         assert p.returncode == 2, (out[-3000:], err[-3000:])  # the host was changed and the run did not finish
         assert "connection lost during step rebuild" in err and "Traceback" not in err
         assert "exit -1" not in out + err
+        # the one error line says what the host and the lock are in now
+        line = next(x for x in err.splitlines() if "connection lost during step rebuild" in x)
+        assert "after reconnecting: host-state: HEAD " in line and "release-lock: lock released" in line
         # the lost command was stopped on the host, the state recorded, the lock released
         wait_for(lambda: not _hanging_compose(host), timeout=15, what="the lost rebuild to be stopped")
         assert not host.lock_dir.exists()
