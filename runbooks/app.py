@@ -91,7 +91,6 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     argv = argv if argv is not None else sys.argv
     try:
         config, targets, playbook, tdir = resolve(spec)
-        ensure_writable(tdir)  # a run that cannot be recorded does not start
         redactor = build_redactor(config, targets, spec.secrets)
         cancel = threading.Event()
         opts = []
@@ -104,6 +103,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                            resume_unclean=spec.resume_unclean)
             check_can_run(playbook, t, o)
             opts.append(o)
+        ensure_writable(tdir)  # last of the refusals: a run that cannot be recorded does not start
     except RunbooksError as exc:
         return _fail(out, spec, exc.message, exc.exit_code)
 
@@ -120,6 +120,8 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                 except KeyboardInterrupt:
                     cancel.set()
                     results = [f.result() for f in futures]
+    except RunbooksError as exc:  # refused inside a run before it started (its record could not be created)
+        return _fail(out, spec, exc.message, exc.exit_code)
     finally:
         restore()
     try:

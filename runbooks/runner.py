@@ -185,7 +185,11 @@ class Runner:
         started = utcnow()
         check_can_run(self.playbook, self.target, self.options)
         steps = steps_to_run(self.playbook, self.options)
-        self.transcript = Transcript(self.options.transcript_dir, self.task, self.target.name, self.redactor, started)
+        try:
+            self.transcript = Transcript(self.options.transcript_dir, self.task, self.target.name, self.redactor, started)
+        except OSError as exc:  # checked writable a moment ago (app.run_task); still one line, exit 3
+            raise InputError(f"cannot create the run's record in {self.options.transcript_dir}: {exc.strerror or exc}; "
+                             "nothing was run") from None
         tr = self.transcript
         self.cast = self._open_cast(tr)
         variables = base_vars(self.target, self.options, self.playbook)
