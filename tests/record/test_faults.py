@@ -211,3 +211,23 @@ def test_connect_timeout_fraction_bounds_the_whole_handshake(tmp_path: Path) -> 
     assert r.returncode == 3, r.stderr
     assert "0.5s" in r.stderr and "Traceback" not in r.stderr
     assert elapsed < 8, elapsed  # interpreter start-up + 0.5 s, not paramiko's 15 s banner wait
+
+
+def test_an_output_that_fails_after_the_run_is_one_line_and_keeps_a_failure_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """--metrics-out becoming unwritable between the probe and the write (disk filled by
+    then): one line, no traceback; a clean run exits 3, a failed one keeps its 2."""
+    from runbooks.app import TaskSpec, run_task
+
+    cfg = _local_cfg(tmp_path)
+    monkeypatch.setenv("RUNBOOKS_CONFIG", str(cfg))
+
+    def after(result: Any, target: Any, out: Any) -> None:
+        raise OSError(28, "No space left on device", str(tmp_path / "m.prom"))
+
+    for command, expected in (("true", 3), ("exit 1", 2)):
+        pb = write_playbook(tmp_path / "pb.yml", "p", [{"name": "x", "kind": "shell", "params": {"command": command}}])
+        code = run_task(TaskSpec(task="p", playbook=pb, transcript_dir=str(tmp_path / "tr"), after=after), argv=["inv"])
+        err = capsys.readouterr().err
+        assert code == expected
+        assert "could not write the run's outputs: No space left on device" in err and "Traceback" not in err
