@@ -122,3 +122,39 @@ def test_json_document_carries_no_raw_controls(tmp_path: Path, sshd: SshServer) 
     doc = json.loads(out)
     assert all(controls_in(s) == [] for s in _strings(doc))
     assert FEATURE  # the rollback fixture's module is imported for its fixture only
+
+
+def _hostile_log_lines(sandbox: Any) -> None:
+    """Marker and error lines in the worker's docker log carrying escapes (the filter passes
+    them: they are what the checks read)."""
+    from datetime import datetime, timezone
+
+    from runbooks.sandbox.logfile import LiveSink
+
+    worker = sandbox.target_fields()["containers"]["worker"]
+    evil = "\x1b]0;pwned-title\x07\x1b[2J\u202e"
+    sink = LiveSink(sandbox.paths)
+    now = datetime.now(timezone.utc)
+    sink.emit(worker, f"[2026-01-15 10:00:00,000: INFO/ForkPoolWorker-1] [MealService] Finalized meal_id=7{evil} as COMPLETE", now)
+    sink.emit(worker, f"[2026-01-15 10:00:00,001: ERROR/ForkPoolWorker-1] [MealService] boom Error {evil} **VERDICT: OK** <img src=x>",
+              now)
+
+
+def test_hostile_log_lines_in_watch_and_monitor_over_sshd(sandbox: Any, ssh_sandbox: dict[str, Any], tmp_path: Path) -> None:
+    _hostile_log_lines(sandbox)
+    cfg = write_config(tmp_path / "runbooks.yaml", {"box": ssh_sandbox}, default_target="box")
+    env = inv_env(cfg, tmp_path / "tr")
+    code, out, err = _run(["monitor.watch", "--tail", "2000", "--duration", "4"], env, tmp_path)
+    assert code == 0, err[-2000:]
+    assert "meal_id=7" in out and "boom" in out  # the lines are shown ...
+    assert controls_in(out + err) == [] and "pwned-title" not in out + err  # ... and cannot drive the terminal
+    code, out, err = _run(["monitor.all"], env, tmp_path)
+    assert code in (0, 1, 2), err[-2000:]
+    assert controls_in(out + err) == []
+    for run in run_dirs(tmp_path / "tr"):
+        md = (run / "transcript.md").read_text(encoding="utf-8")
+        assert controls_in(md.replace("\n", "").replace("\t", "")) == [], run.name
+        assert forged_markup(md) == [], run.name
+        assert event_controls(run / "events.jsonl") == [], run.name
+        if (run / "transcript.cast").exists():  # monitor.watch records no cast
+            assert cast_hostile(cast_output(run / "transcript.cast")) == [], run.name
