@@ -11,6 +11,14 @@ from ..model import Result
 # (stream, text) with stream "stdout" or "stderr": live output for long commands.
 OutputCallback = Callable[[str, str], None]
 
+def live_decoders() -> dict[str, Callable[[bytes], str]]:
+    """One incremental UTF-8 decoder per stream for live output: a character split across
+    two reads is shown whole, not as two replacement characters."""
+    import codecs
+
+    return {name: codecs.getincrementaldecoder("utf-8")("replace").decode for name in ("stdout", "stderr")}
+
+
 # Exit code reported for a command we killed at its timeout (as coreutils `timeout` does).
 TIMEOUT_EXIT = 124
 

@@ -16,7 +16,7 @@ import time
 
 from ..config import Target
 from ..model import Result
-from .base import TIMEOUT_EXIT, OutputCallback
+from .base import TIMEOUT_EXIT, OutputCallback, live_decoders
 
 
 class LocalConnector:
@@ -89,6 +89,7 @@ def _pump(proc: subprocess.Popen[bytes], out: list[bytes], err: list[bytes],
     sel.register(proc.stdout, selectors.EVENT_READ, ("stdout", out))
     sel.register(proc.stderr, selectors.EVENT_READ, ("stderr", err))
     open_streams = 2
+    live = live_decoders()
     while open_streams:
         if cancel is not None and cancel.is_set():
             sel.close()
@@ -106,7 +107,7 @@ def _pump(proc: subprocess.Popen[bytes], out: list[bytes], err: list[bytes],
                 continue
             buf.append(chunk)
             if on_output is not None:
-                on_output(name, chunk.decode("utf-8", "replace"))
+                on_output(name, live[name](chunk))
     sel.close()
     return False
 

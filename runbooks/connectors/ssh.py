@@ -36,7 +36,7 @@ import paramiko
 from ..config import Target
 from ..errors import ConnectError, ConnectionLost, HostKeyError
 from ..model import Result
-from .base import TIMEOUT_EXIT, OutputCallback
+from .base import TIMEOUT_EXIT, OutputCallback, live_decoders
 
 # paramiko's transport thread logs handshake failures with a traceback; with no handler
 # configured Python prints it on stderr. The failure reaches the operator as one line
@@ -220,6 +220,7 @@ class SshConnector:
         marker_done = False
         timed_out = False
         deadline = start + timeout if timeout else None
+        live = live_decoders()
         try:
             preamble = self._env_preamble()
             if preamble or stdin is not None:
@@ -232,7 +233,7 @@ class SshConnector:
                     out.append(chunk)
                     progressed = True
                     if on_output is not None:
-                        on_output("stdout", chunk.decode("utf-8", "replace"))
+                        on_output("stdout", live["stdout"](chunk))
                 if chan.recv_stderr_ready():
                     chunk = chan.recv_stderr(65536)
                     progressed = True
@@ -249,11 +250,11 @@ class SshConnector:
                                 err = bytearray(rest)
                             marker_done = True
                             if err and on_output is not None:
-                                on_output("stderr", bytes(err).decode("utf-8", "replace"))
+                                on_output("stderr", live["stderr"](bytes(err)))
                     else:
                         err.extend(chunk)
                         if on_output is not None:
-                            on_output("stderr", chunk.decode("utf-8", "replace"))
+                            on_output("stderr", live["stderr"](chunk))
                 if progressed:
                     continue
                 if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():

@@ -184,3 +184,13 @@ def test_stream_masker_releases_whole_lines_only() -> None:
     pieces = [SECRET[:3], SECRET[3:9], SECRET[9:] + " tail\nnext ", "\x1b]0;t", "itle\x07x"]
     shown = "".join(m.feed(p) for p in pieces) + m.flush()
     assert SECRET not in shown and shown == "*** tail\nnext x"
+
+
+def test_a_character_split_across_two_reads_is_shown_whole(tmp_path: Path, sshd: SshServer) -> None:
+    cfg = write_config(tmp_path / "runbooks.yaml", {"box": ssh_target(sshd, tmp_path / "project")}, default_target="box")
+    pb = write_playbook(tmp_path / "pb.yml", "utf8", [
+        {"name": "show", "kind": "shell",
+         "params": {"command": "printf 'check \\342\\234'; sleep 0.5; printf '\\223 done\\n'", "stream": True}}])
+    r = run_inv(["play", "--playbook", str(pb)], inv_env(cfg, tmp_path / "tr"), tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "check \u2713 done" in r.stdout and "\ufffd" not in r.stdout
