@@ -58,6 +58,8 @@ def test_recreated_container_is_partial_coverage_and_not_a_baseline(ssh_sandbox:
     assert finished["coverage"]["worker_logs"]["status"] == "partial"
     notes = " ".join(e.get("text", "") for e in ev if e["type"] == "note")
     assert "not stored as a baseline" in notes
+    md = Path(res.transcript).read_text()
+    assert "| worker_logs | partial |" in md and "| backend_logs | complete |" in md
 
 
 def test_tail_reached_is_partial_from_the_first_line() -> None:
