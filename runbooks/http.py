@@ -8,6 +8,7 @@ import ssl
 import time
 import urllib.error
 import urllib.request
+import uuid
 from typing import Protocol
 
 from .model import HttpRequest, HttpResponse
@@ -23,7 +24,9 @@ class UrllibTransport:
     def send(self, req: HttpRequest, headers: dict[str, str], verify_tls: bool = True) -> HttpResponse:
         data = None
         hdrs = {"Accept": "application/json", "User-Agent": "runbooks", **headers}
-        if req.body is not None:
+        if req.form is not None or req.files:
+            data, hdrs["Content-Type"] = encode_multipart(req)
+        elif req.body is not None:
             data = json.dumps(req.body).encode()
             hdrs.setdefault("Content-Type", "application/json")
         r = urllib.request.Request(req.url, data=data, method=req.method.upper(), headers=hdrs)
@@ -41,3 +44,22 @@ class UrllibTransport:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             return HttpResponse(0, {}, b"", time.monotonic() - start, error=str(reason))
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+
+
+def encode_multipart(req: HttpRequest) -> tuple[bytes, str]:
+    """multipart/form-data (RFC 7578) of the request's form fields and files."""
+    boundary = f"runbooks-{uuid.uuid4().hex}"
+    out: list[bytes] = []
+    for name, value in (req.form or {}).items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'.encode())
+        out.append(str(value).encode() + b"\r\n")
+    for f in req.files:
+        out.append((f'--{boundary}\r\nContent-Disposition: form-data; name="{_quote(f.field)}"; '
+                    f'filename="{_quote(f.filename)}"\r\nContent-Type: {f.content_type}\r\n\r\n').encode())
+        out.append(f.content + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"

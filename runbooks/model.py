@@ -53,6 +53,19 @@ class HttpRequest:
     headers: dict[str, str] = field(default_factory=dict)  # may hold ${ENV} refs: resolved by the runner
     body: Any = None  # JSON-serialisable
     timeout: float = 15.0
+    # multipart/form-data instead of a JSON body (a phone's photo upload): text fields and files
+    form: dict[str, str] | None = None
+    files: tuple["FilePart", ...] = ()
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """One file of a multipart upload (its bytes are never written to a transcript)."""
+
+    field: str
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
 
 
 @dataclass(frozen=True)
