@@ -16,6 +16,7 @@ FAULT_DESCRIPTIONS: dict[str, str] = {
     'failed_spike': 'AI provider degraded: every photo FAILED for an hour; FAILED finalizations reach >= 30% of all finalizations',
     'race_guard_spike': 'users cancel during processing en masse: race guard lines at least triple',
     'race_guard_off': 'the live worker loses its race guard: a late SUCCESS lands on a cancelled photo (flag only; play scenario C through the API to see it)',
+    'instant_recognition': 'the live worker recognizes every photo at once (no AI latency): a driven Cancel comes too late (flag only)',
     'rebuild_fails': 'the next `docker compose up --build` fails at the image build (one shot)',
     'rebuild_hangs': 'the next `docker compose up --build` stalls in pip install until killed (one shot)',
     'worker_down': 'the celery worker container died (exit 137, OOM-killed); uploads stay PENDING',

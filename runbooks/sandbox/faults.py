@@ -288,7 +288,7 @@ def _flag_fault(name: str) -> None:
     fault(name)(inject)
 
 
-for _name in ("race_guard_off", "rebuild_fails", "rebuild_hangs"):
+for _name in ("race_guard_off", "rebuild_fails", "rebuild_hangs", "instant_recognition"):
     _flag_fault(_name)
 
 

@@ -45,6 +45,11 @@ class SandboxConfig:
     app_log_stream: str = "stderr"
     #: seconds a live AI task takes unless the upload says otherwise
     live_task_delay: float = 0.3
+    #: an upload without ``sandbox_delay`` (the real multipart request) takes as long as real
+    #: recognition: uniform in [min, max] seconds, drawn per photo from ``recognition_seed``
+    #: (None: a fresh draw each time). The ``instant_recognition`` flag makes it 0.
+    recognition_delay_s: list[float] = field(default_factory=lambda: [1.0, 3.0])
+    recognition_seed: int | None = None
 
     def container_name(self, service: str) -> str:
         return f"{self.project_name}-{service}-1"

@@ -72,6 +72,7 @@ def _cancel_no_finalize(ctx: Ctx, now: datetime) -> dict[str, Any]:
     assert Meal.objects.get(id=meal.id).status == "PROCESSING"
     assert set(MealPhoto.objects.filter(meal=meal).values_list("status", flat=True)) == {"CANCELLED"}
     event = CancelEvent.objects.get(client_cancel_id=cid)
+    faultflags.set_flag(ctx.paths, "cancel_no_finalize")  # and from now on the live batch cancel does not finalize
     return {"meal_id": meal.id, "photo_ids": photo_ids, "task_ids": task_ids, "cancel_event_id": event.id,
             "client_cancel_id": cid, "date": str(meal.date)}
 

@@ -37,8 +37,13 @@ def cancel(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
     from runbooks.sandbox import flow
 
-    status, body = flow.cancel(_ctx(), request.user, json_body(request), _now(),
-                               request.headers.get("X-Request-ID"))
+    ctx, at = _ctx(), _now()
+    data = json_body(request)
+    status, body = flow.cancel(ctx, request.user, data, at, request.headers.get("X-Request-ID"))
+    if status == 200 and not ctx.fault("cancel_no_finalize"):
+        from runbooks.sandbox import timing
+
+        timing.finalize_after_cancel(ctx, request.user, data.get("meal_id"), at)
     return JsonResponse(body, status=status)
 
 
@@ -60,10 +65,11 @@ def legacy_cancel(request: HttpRequest, task_id: str) -> JsonResponse:
 @csrf_exempt
 @telegram_auth
 def recognize(request: HttpRequest) -> JsonResponse:
-    """Driver: upload one photo (multipart ``image`` or JSON). Fields: ``meal_id`` (add to a
-    meal), ``meal_type``, ``date``, ``sandbox_outcome`` (success, hang, or a handled AI failure:
-    fail = server_500, server_503, unsupported, empty),
-    ``sandbox_delay`` (seconds of recognition)."""
+    """Driver: upload one photo, as the Mini App does (multipart: ``image`` a JPEG/PNG file,
+    ``meal_type``, ``date``, optional ``meal_id`` (add to a meal), optional ``user_comment``)
+    or as JSON. Sandbox-only fields: ``sandbox_outcome`` (success, hang, or a handled AI failure:
+    fail = server_500, server_503, unsupported, empty), ``sandbox_delay`` (seconds of
+    recognition; without it the time varies like real recognition: see timing)."""
     if request.method != "POST":
         return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
     from runbooks.sandbox import flow, taskqueue
@@ -77,9 +83,15 @@ def recognize(request: HttpRequest) -> JsonResponse:
         meal = Meal.objects.filter(id=data["meal_id"], user=request.user).first()
         if meal is None:
             return JsonResponse({"error": "meal not found"}, status=404)
+    from runbooks.sandbox import timing
+
+    problem = timing.image_problem(request)
+    if problem:
+        return JsonResponse({"error": problem}, status=400)
     ctx = _ctx()
     try:
-        delay = float(data.get("sandbox_delay") or ctx.config.live_task_delay)
+        given = data.get("sandbox_delay")
+        delay = float(given) if given not in (None, "") else None
     except (TypeError, ValueError):
         return JsonResponse({"error": "sandbox_delay must be a number"}, status=400)
     meal_type = data.get("meal_type")
@@ -89,6 +101,8 @@ def recognize(request: HttpRequest) -> JsonResponse:
 
     meal, photo, task_id = flow.upload_photo(ctx, request.user, _now(), meal=meal, meal_type=meal_type,
                                              meal_date=data.get("date"), task_id=str(uuid.uuid4()))
+    if delay is None:
+        delay = timing.recognition_delay(ctx, photo.id)
     taskqueue.enqueue(ctx.paths, {"task_id": task_id, "photo_id": photo.id, "outcome": outcome, "delay": delay})
     return JsonResponse({"task_id": task_id, "meal_id": meal.id, "meal_photo_id": photo.id,
                          "status": "processing"}, status=202)

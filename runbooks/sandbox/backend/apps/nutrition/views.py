@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date as Date
 
 from django.db.models import Prefetch
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from .auth import telegram_auth
 from .models import Meal, MealPhoto
@@ -58,3 +59,19 @@ def meals(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"date": str(day), "daily_goal": DAILY_GOAL, "total_consumed": consumed,
                          "progress": {k: round(100 * consumed[k] / DAILY_GOAL[k], 1) for k in NUTRIENTS},
                          "meals": data})
+
+
+@csrf_exempt
+@telegram_auth
+def meal_detail(request: HttpRequest, meal_id: int) -> HttpResponse:
+    """``GET``/``DELETE /api/v1/meals/<id>/``: one meal of the user (its photos and items go
+    with it on delete); 404 for another user's meal."""
+    meal = Meal.objects.filter(id=meal_id, user=request.user).first()
+    if meal is None:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    if request.method == "DELETE":
+        meal.delete()
+        return HttpResponse(status=204)
+    if request.method != "GET":
+        return JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
+    return JsonResponse(MealSerializer(meal, context={"request": request}).data)
