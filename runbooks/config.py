@@ -296,6 +296,7 @@ def parse_target(name: str, raw: Mapping[str, Any], where: str) -> Target:
     for key in ("monitor", "predeploy"):
         if raw.get(key) is not None and not isinstance(raw.get(key), dict):
             raise ConfigError(f"{where}:{line_of(raw, key)}: {ctx}.{key}: must be a mapping")
+    _check_predeploy(raw.get("predeploy") or {}, f"{ctx}.predeploy", where)
     env = _str_map(raw, "env", ctx, where)
     for key in env:
         if not _ENV_KEY_RE.match(key):  # it becomes `export KEY=...` in a shell on the host
@@ -324,6 +325,28 @@ def parse_target(name: str, raw: Mapping[str, Any], where: str) -> Target:
         predeploy=dict(raw.get("predeploy") or {}),
         description=_str(raw, "description", ctx, where) or "",
     )
+
+
+PREDEPLOY_KEYS = ("driver", "test_user_id", "test_username", "photos_dir", "stuck_grace_s")
+PREDEPLOY_DRIVERS = ("sandbox", "eatfit24")
+
+
+def _check_predeploy(raw: Mapping[str, Any], ctx: str, where: str) -> None:
+    """`predeploy:` keys: driver (sandbox | eatfit24), photos_dir (a directory of JPEG/PNG
+    test photos), stuck_grace_s (seconds a PROCESSING meal with no active photo may wait)."""
+    for key in raw:
+        if key not in PREDEPLOY_KEYS:
+            raise ConfigError(f"{where}:{line_of(raw, key)}: {ctx}.{key}: unknown key (allowed: {', '.join(PREDEPLOY_KEYS)})")
+    driver = raw.get("driver")
+    if driver is not None and driver not in PREDEPLOY_DRIVERS:
+        raise ConfigError(f"{where}:{line_of(raw, 'driver')}: {ctx}.driver: must be one of {', '.join(PREDEPLOY_DRIVERS)}, "
+                          f"not {driver!r}")
+    photos = raw.get("photos_dir")
+    if photos is not None and (not isinstance(photos, str) or not photos.strip()):
+        raise ConfigError(f"{where}:{line_of(raw, 'photos_dir')}: {ctx}.photos_dir: must be a directory path")
+    grace = raw.get("stuck_grace_s")
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, (int, float)) or not 0 < grace <= 600):
+        raise ConfigError(f"{where}:{line_of(raw, 'stuck_grace_s')}: {ctx}.stuck_grace_s: must be seconds in (0, 600]")
 
 
 def is_lmap(x: Any) -> bool:

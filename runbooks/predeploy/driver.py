@@ -11,6 +11,10 @@ apps/ai/views.py), which mirror what eatfit24's frontend does:
            (the real cancel endpoint) -> 200 {cancelled_tasks, updated_photos, noop, ...}
 `sandbox_delay` makes the timing the checklist asks for deterministic: a short first photo
 (A's "wait for the 1st SUCCESS"), and photos still PROCESSING when Cancel is clicked.
+
+The `eatfit24` driver (eatfit24.py) speaks the real API as the Mini App does and cannot
+set the timing: a run whose timing did not happen comes back `inconclusive`.
+The sandbox driver stays the default for role sandbox; `predeploy.driver` picks one.
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ from ..model import HttpRequest, HttpResponse, Note
 from ..steps.base import StepContext
 from .poll import Backoff
 
-DRIVERS = ("sandbox",)
+DRIVERS = ("sandbox", "eatfit24")
 FAST_S = 0.5  # a photo the scenario waits to see SUCCESS
 SLOW_S = 3.0  # photos that must still be PROCESSING when Cancel is clicked
+
+
+Gen = Generator[Any, Any, Any]
 
 
 class DriverError(Exception):
@@ -37,14 +44,25 @@ class DriverError(Exception):
 
 @dataclass
 class DriveRun:
+    driver: str = "sandbox"
+    attempt: int = 1
     meal_id: int | None = None
     photo_ids: list[int] = field(default_factory=list)
     task_ids: list[str] = field(default_factory=list)
     cancel: dict[str, Any] | None = None
+    cancel_request: dict[str, Any] | None = None
     actions: list[str] = field(default_factory=list)
+    meals_created: list[int] = field(default_factory=list)  # test meals to list / clean up
+    statuses: dict[str, str] = field(default_factory=dict)  # photo id -> last status seen
+    # non-empty: the timing the scenario needs did not happen (what happened instead)
+    inconclusive: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def did(self, action: str) -> Gen:
+        self.actions.append(action)
+        yield Note(f"driver: {action}")
 
 
 def driver_name(target: Target) -> str | None:
@@ -53,9 +71,6 @@ def driver_name(target: Target) -> str | None:
     if name is None and target.role == "sandbox":
         name = "sandbox"
     return str(name) if name in DRIVERS else None
-
-
-Gen = Generator[Any, Any, Any]
 
 
 def _json(resp: HttpResponse, what: str, ok: tuple[int, ...]) -> dict[str, Any]:
@@ -70,21 +85,18 @@ def _json(resp: HttpResponse, what: str, ok: tuple[int, ...]) -> dict[str, Any]:
     return body
 
 
-def _did(run: DriveRun, action: str) -> Gen:
-    run.actions.append(action)
-    yield Note(f"driver: {action}")
-
-
 def _upload(base: str, run: DriveRun, delay: float, timeout: float) -> Gen:
     body: dict[str, Any] = {"sandbox_delay": delay, "sandbox_outcome": "success"}
     if run.meal_id is not None:
         body["meal_id"] = run.meal_id
     resp = yield HttpRequest("POST", f"{base}/api/v1/ai/recognize/", body=body, timeout=timeout)
     doc = _json(resp, f"upload photo {len(run.photo_ids) + 1}", (200, 201, 202))
+    if run.meal_id is None:
+        run.meals_created.append(int(doc["meal_id"]))
     run.meal_id = int(doc["meal_id"])
     run.photo_ids.append(int(doc["meal_photo_id"]))
     run.task_ids.append(str(doc["task_id"]))
-    yield from _did(run, f"uploaded photo {doc['meal_photo_id']} to meal {doc['meal_id']} (task {doc['task_id']})")
+    yield from run.did(f"uploaded photo {doc['meal_photo_id']} to meal {doc['meal_id']} (task {doc['task_id']})")
 
 
 def _wait_photo(base: str, run: DriveRun, index: int, states: tuple[str, ...], deadline: float, timeout: float) -> Gen:
@@ -96,7 +108,7 @@ def _wait_photo(base: str, run: DriveRun, index: int, states: tuple[str, ...], d
         if resp.status == 200:
             status = str(_json(resp, "poll task", (200,)).get("status"))
             if status in states:
-                yield from _did(run, f"photo {run.photo_ids[index]} is {status}")
+                yield from run.did(f"photo {run.photo_ids[index]} is {status}")
                 return status
         if not backoff.wait():
             raise DriverError(f"photo {run.photo_ids[index]} did not reach {'/'.join(states)} within {deadline:g} s (last: {status})")
@@ -107,18 +119,25 @@ def _cancel(base: str, run: DriveRun, timeout: float) -> Gen:
             "meal_photo_ids": list(run.photo_ids), "task_ids": list(run.task_ids), "reason": "user_cancelled"}
     resp = yield HttpRequest("POST", f"{base}/api/v1/ai/cancel/", body=body, timeout=timeout)
     run.cancel = _json(resp, "cancel", (200,))
-    yield from _did(run, f"clicked Cancel: updated_photos={run.cancel.get('updated_photos')} "
+    yield from run.did(f"clicked Cancel: updated_photos={run.cancel.get('updated_photos')} "
                          f"cancelled_tasks={run.cancel.get('cancelled_tasks')}")
 
 
-def drive(key: str, ctx: StepContext, deadline: float) -> Gen:
-    """Perform scenario `key`'s UI steps; returns a DriveRun. Raises DriverError."""
+def drive(key: str, ctx: StepContext, deadline: float, attempt: int = 1, run: DriveRun | None = None) -> Gen:
+    """Perform scenario `key`'s UI steps; returns a DriveRun (`inconclusive` says when the
+    timing the scenario needs did not happen). Raises DriverError. `run` is filled as it
+    goes, so a caller keeps the meals created even when a step fails."""
     name = driver_name(ctx.target)
-    if name != "sandbox" or not ctx.target.api.base_url:
+    if name is None or not ctx.target.api.base_url:
         raise DriverError(f"target {ctx.target.name} has no driver")
+    run = run if run is not None else DriveRun()
+    run.driver, run.attempt = name, attempt
+    if name == "eatfit24":
+        from .eatfit24 import drive_eatfit24
+
+        return (yield from drive_eatfit24(key, ctx, deadline, run, attempt - 1))
     base = ctx.target.api.base_url
     t = ctx.target.api.timeout
-    run = DriveRun()
     if key == "A":  # 3 photos; wait for the 1st SUCCESS; Cancel; Done (nothing server-side)
         for delay in (FAST_S, SLOW_S, SLOW_S):
             yield from _upload(base, run, delay, t)

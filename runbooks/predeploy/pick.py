@@ -35,6 +35,13 @@ def settled(meal: dict[str, Any]) -> bool:
     return meal.get("status") in ("COMPLETE", "FAILED") and not any(p["status"] in ACTIVE for p in meal.get("photos", []))
 
 
+def emptied(meal: dict[str, Any]) -> bool:
+    """Not finalized although no photo is active: what only a missed finalization leaves
+    (the batch cancel of today's backend does not finalize): an empty card in the diary."""
+    photos = meal.get("photos", [])
+    return meal.get("status") not in ("COMPLETE", "FAILED") and bool(photos) and not any(p["status"] in ACTIVE for p in photos)
+
+
 def describe(meal: dict[str, Any]) -> str:
     photos = meal.get("photos", [])
     counts: dict[str, int] = {}

@@ -20,7 +20,7 @@ from ..commands import Command, cmd
 from ..resources import templates_dir
 
 TAG = "RUNBOOKS_PREDEPLOY "
-LOG_ERE = r"Finalized meal_id=|is in terminal state|^RUNBOOKS_EXIT [0-9]+$"
+LOG_ERE = r"Finalized meal_id=|is in terminal state|updated to SUCCESS with|^RUNBOOKS_EXIT [0-9]+$"
 LOGS_TEMPLATE = (
     "{ docker logs --timestamps --since {{ since }} {{ container }} 2>&1; echo \"RUNBOOKS_EXIT $?\"; }"
     " | grep -E {{ ere }}"
@@ -30,6 +30,7 @@ TEMPLATE = "predeploy_meals.py.j2"
 _STAMPED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (.*)$")
 
 FINALIZED = re.compile(r"\[MealService\] Finalized meal_id=(\d+) as (COMPLETE|FAILED)\b")
+LATE_SUCCESS = re.compile(r"\[AI\] MealPhoto (\d+) updated to SUCCESS with (\d+) items")
 RACE_GUARD = re.compile(r"\[AI\] Photo (\d+) is in terminal state (CANCELLED|FAILED), discarding results \(race condition guard\)")
 
 
@@ -54,6 +55,9 @@ class LogScan:
 
     def finalized(self, meal_id: int) -> list[str]:
         return [ln for ln in self.lines if (m := FINALIZED.search(ln)) and int(m.group(1)) == meal_id]
+
+    def succeeded(self, photo_id: int) -> list[str]:
+        return [ln for ln in self.lines if (m := LATE_SUCCESS.search(ln)) and int(m.group(1)) == photo_id]
 
     def race_guard(self, photo_id: int, state: str = "CANCELLED") -> list[str]:
         return [ln for ln in self.lines

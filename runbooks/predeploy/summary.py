@@ -33,9 +33,9 @@ def rows(result: RunResult) -> list[list[str]]:
         facts = result.facts.get(sc.step_name)
         if not facts or "scenario" not in facts:
             continue
-        verdict = "PASS" if facts.get("passed") else "FAIL"
+        verdict = "INCONCLUSIVE" if facts.get("inconclusive") else "PASS" if facts.get("passed") else "FAIL"
         out.append([sc.key, sc.title, verdict, str(facts.get("meal_id", "-")), f"{facts.get('duration_s', 0):.1f}s",
-                    _evidence_text(facts), "; ".join(facts.get("differences") or []) or "-"])
+                    _evidence_text(facts), facts.get("inconclusive") or "; ".join(facts.get("differences") or []) or "-"])
     return out
 
 

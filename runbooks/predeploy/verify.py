@@ -111,6 +111,23 @@ def _items_only_from_success(meal: dict[str, Any]) -> Check:
                  [{"meal_id": meal["id"], "food_items": have, "success_photo_items": expected}])
 
 
+def _not_left_processing(meal: dict[str, Any]) -> Check:
+    """A meal still PROCESSING although every photo is terminal: nothing finalized it (today's
+    batch cancel does not), and the diary shows it as an empty card."""
+    photos = meal.get("photos", [])
+    stuck = meal.get("status") not in ("COMPLETE", "FAILED") and bool(photos) and not any(
+        p["status"] in ("PENDING", "PROCESSING") for p in photos)
+    statuses = {str(p["id"]): p["status"] for p in photos}
+    what = "meal not left PROCESSING with every photo terminal (an empty card in the diary)"
+    if not stuck:
+        return Check(what, True, evidence=[{"meal_id": meal["id"], "status": meal.get("status")}])
+    return Check(what, False,
+                 f"meal {meal['id']} is still {meal.get('status')} with every photo terminal ({statuses}): nothing "
+                 "finalized it, the diary shows it as an empty card",
+                 [{"meal_id": meal["id"], "meal_status": meal.get("status"), "photo_statuses": statuses,
+                   "stuck_meal": True, "shown_in_diary_as": "empty card"}])
+
+
 def _diary_readable(diary: Diary) -> Check | None:
     if diary.body is None:
         return Check("diary readable", False, diary.error or "no diary response", [{"diary": diary.error}])
@@ -120,6 +137,7 @@ def _diary_readable(diary: Diary) -> Check | None:
 def verify_a(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
     out = Outcome("A", meal["id"])
     success, cancelled = _by_status(meal, "SUCCESS"), _by_status(meal, "CANCELLED")
+    out.checks.append(_not_left_processing(meal))
     out.checks.append(_status_check(meal, "COMPLETE"))
     out.checks.append(_finalized_log(meal, logs, "COMPLETE"))
     ok = bool(success) and bool(cancelled)
@@ -164,6 +182,7 @@ def verify_a(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
 def verify_b(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
     out = Outcome("B", meal["id"])
     success = _by_status(meal, "SUCCESS")
+    out.checks.append(_not_left_processing(meal))
     out.checks.append(_status_check(meal, "FAILED"))
     out.checks.append(_finalized_log(meal, logs, "FAILED"))
     out.checks.append(Check("no photo SUCCESS (cancelled before any result)", not success,
@@ -177,8 +196,10 @@ def verify_b(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
         out.checks.append(bad)
         return out
     shown = diary.meal(meal["id"])
+    empty = shown is not None and not shown.get("photos") and not shown.get("items")
+    card = " as an empty card (no photo, no item)" if empty and meal["status"] not in ("COMPLETE", "FAILED") else ""
     out.checks.append(Check("meal absent from the diary", shown is None,
-                            "" if shown is None else f"meal {meal['id']} ({meal['status']}) is in the diary of {meal['date']}",
+                            "" if shown is None else f"meal {meal['id']} ({meal['status']}) is in the diary of {meal['date']}{card}",
                             [{"meal_id": meal["id"], "date": meal["date"], "in_diary": shown is not None}]))
     return out
 
@@ -186,6 +207,7 @@ def verify_b(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
 def verify_c(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
     out = Outcome("C", meal["id"])
     cancelled = _by_status(meal, "CANCELLED")
+    out.checks.append(_not_left_processing(meal))
     if not cancelled:
         statuses = {str(p["id"]): p["status"] for p in meal.get("photos", [])}
         out.checks.append(Check("the photo was CANCELLED", False,
@@ -223,5 +245,5 @@ def expected_log_present(key: str, meal: dict[str, Any], logs: LogScan) -> bool:
         return any(" as COMPLETE" in ln for ln in logs.finalized(meal["id"]))
     if key == "B":
         return any(" as FAILED" in ln for ln in logs.finalized(meal["id"]))
-    cancelled = _by_status(meal, "CANCELLED")
-    return bool(cancelled) and all(logs.race_guard(p["id"]) for p in cancelled)
+    cancelled = _by_status(meal, "CANCELLED")  # C: the late result arrived, discarded or (a bug) stored
+    return bool(cancelled) and all(logs.race_guard(p["id"]) or logs.succeeded(p["id"]) for p in cancelled)

@@ -18,12 +18,15 @@ HELP = {
     "drive": "perform the UI steps through the target's driver instead of waiting for an operator",
     "allow_prod": "allow a target whose config says role: prod (it creates and cancels test meals there)",
     "timeout": "seconds to wait for the operator and for each scenario's outcome (default 120)",
+    "retries": "--drive: times a scenario is run again when the timing it needs did not happen (default 2); "
+               "still INCONCLUSIVE after them: exit 3",
+    "cleanup": "--drive: delete the test meals the run created, through the API, at the end",
 }
 
 
 @task(help=HELP)
 def predeploy(c, target=None, scenario=None, yes=False, drive=False, allow_prod=False, timeout=None, json=False,
-              transcript_dir=None):
+              transcript_dir=None, retries=None, cleanup=False):
     """Pre-deploy check: run staging scenarios A, B, C (operator or --drive) and verify logs, DB and diary."""
     from ..app import TaskSpec, _fail, run_task
     from ..console import Out
@@ -37,8 +40,9 @@ def predeploy(c, target=None, scenario=None, yes=False, drive=False, allow_prod=
         wait = float(timeout) if timeout not in (None, "") else 120.0
         if not 0 < wait <= 3600:
             raise ValueError
+        tries = _retries(retries)
     except ValueError as exc:
-        msg = str(exc) if "--scenario" in str(exc) else f"--timeout: must be a number of seconds in (0, 3600], not {timeout!r}"
+        msg = str(exc) if str(exc).startswith("--") else f"--timeout: must be a number of seconds in (0, 3600], not {timeout!r}"
         finish(_fail(Out(json_mode=json), spec, msg, CANNOT_RUN))
         return
     interactive = _stdin_is_tty()
@@ -48,18 +52,28 @@ def predeploy(c, target=None, scenario=None, yes=False, drive=False, allow_prod=
             raise InputError(f"target {t.name} has role: prod; predeploy uploads and cancels test meals there. "
                              "Refusing without --allow-prod (nothing was run).")
         if drive and driver_name(t) is None:
-            raise InputError(f"--drive: target {t.name} has no driver (set targets.{t.name}.predeploy.driver: sandbox, "
+            raise InputError(f"--drive: target {t.name} has no driver (set targets.{t.name}.predeploy.driver: sandbox or eatfit24, "
                              "or run without --drive and click through the UI)")
         if not drive and not interactive:
             raise InputError("operator mode waits for you to click through the UI, but stdin is not a terminal: "
                              "run it from a terminal, or pass --drive on a target with a driver (nothing was run)")
 
-    spec.vars = {"scenarios": scenarios, "drive": bool(drive), "timeout": wait, "interactive": interactive}
+    spec.vars = {"scenarios": scenarios, "drive": bool(drive), "timeout": wait, "interactive": interactive,
+                 "retries": tries, "cleanup": bool(cleanup)}
     spec.yes = yes
     spec.single_target = True
     spec.validate = validate
     spec.after = _after
     finish(run_task(spec))
+
+
+def _retries(value) -> int:
+    if value in (None, ""):
+        return 2
+    text = str(value).strip()
+    if not text.isdigit() or int(text) > 10:
+        raise ValueError(f"--retries: must be a whole number from 0 to 10, not {value!r}")
+    return int(text)
 
 
 def _after(result, target, out):
