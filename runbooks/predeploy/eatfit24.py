@@ -46,10 +46,23 @@ def photo_count(key: str, attempt: int) -> int:
 
 
 def task_status(doc: dict[str, Any]) -> str:
-    """The photo status a task poll reports (`status`, else `state`), in MealPhoto's terms."""
-    raw = doc.get("status") if doc.get("status") not in (None, "") else doc.get("state")
-    value = str(raw or "?").upper()
-    return _CELERY.get(value, value)
+    """The photo status a task poll reports, in MealPhoto's terms: a photo-level field when
+    the endpoint gives one, else `status`/`state` (Celery's states mapped). A Celery SUCCESS
+    whose result is a handled error or a discarded (race-guarded) result is not a photo SUCCESS."""
+    for key in ("photo_status", "meal_photo_status", "status", "state"):
+        if doc.get(key) not in (None, ""):
+            value = str(doc[key]).upper()
+            break
+    else:
+        return "?"
+    status = _CELERY.get(value, value)
+    result = doc.get("result")
+    if status == "SUCCESS" and isinstance(result, dict):
+        if result.get("error_code") or str(result.get("status", "")).lower() == "failed":
+            return "FAILED"
+        if str(result.get("status", "")).lower() == "discarded":
+            return "CANCELLED"
+    return status
 
 
 def _json(resp: HttpResponse, what: str, ok: tuple[int, ...]) -> dict[str, Any]:

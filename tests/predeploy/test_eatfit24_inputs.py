@@ -68,6 +68,10 @@ def test_more_photos_on_each_retry_of_a() -> None:
 @pytest.mark.parametrize(("doc", "status"), [
     ({"status": "PROCESSING"}, "PROCESSING"), ({"status": "success"}, "SUCCESS"), ({"state": "STARTED"}, "PROCESSING"),
     ({"status": "", "state": "FAILURE"}, "FAILED"), ({"state": "REVOKED"}, "CANCELLED"), ({}, "?"),
+    ({"status": "SUCCESS", "result": {"error_code": "AI_SERVER_ERROR"}}, "FAILED"),
+    ({"state": "SUCCESS", "result": {"status": "discarded", "meal_photo_id": 5}}, "CANCELLED"),
+    ({"status": "SUCCESS", "photo_status": "PROCESSING"}, "PROCESSING"),
+    ({"status": "SUCCESS", "result": {"items": [{"name": "rice"}], "meta": {}}}, "SUCCESS"),
 ])
 def test_task_states_in_photo_terms(doc: dict[str, Any], status: str) -> None:
     assert task_status(doc) == status
