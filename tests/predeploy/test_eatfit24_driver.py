@@ -128,7 +128,8 @@ def test_a_scenario_whose_photo_finishes_before_cancel_is_inconclusive_then_retr
     assert "FAIL" not in verdict[0] and "PASS" not in verdict[0]
     from apps.nutrition.models import CancelEvent, Meal
 
-    assert not CancelEvent.objects.exists()  # Cancel was never clicked on a run that could not exercise it
+    # Cancel was not clicked, or (a poll caught the instant PROCESSING) it landed after the photo finished
+    assert all(ev.updated_photos == 0 for ev in CancelEvent.objects.all())
     created = _created_meals(doc)
     assert sorted(created) == sorted(a["meal_id"] for a in f["evidence"])
     assert not Meal.objects.filter(id__in=created).exists()  # --cleanup deleted them through the API
