@@ -80,7 +80,7 @@ def test_b_fails_with_the_stuck_meal_when_the_batch_cancel_does_not_finalize(ssh
     faultflags.set_flag(sandbox.paths, "cancel_no_finalize")  # today's backend: the batch cancel never finalizes
     _timing(sandbox, 1.0, 1.5, seed=3)
     phone = Phone(sandbox)
-    busy = [phone.upload(delay=8.0) for _ in range(2)]  # both worker processes busy: B's tasks stay queued
+    busy = [phone.upload(delay=20.0) for _ in range(2)]  # both worker processes busy: B's tasks stay queued
     rc, doc, err = _driven(tmp_path, ssh_sandbox, sandbox, "--scenario", "B", stuck_grace_s=2)
     assert rc == 2, err
     f = checks(doc)["predeploy_scenario_b"]
@@ -101,7 +101,7 @@ def test_b_passes_on_the_same_timing_when_the_batch_cancel_finalizes(ssh_sandbox
     _timing(sandbox, 1.0, 1.5, seed=3)
     phone = Phone(sandbox)
     for _ in range(2):
-        phone.upload(delay=8.0)
+        phone.upload(delay=20.0)
     rc, doc, err = _driven(tmp_path, ssh_sandbox, sandbox, "--scenario", "B", stuck_grace_s=2)
     assert rc == 0, err
     f = checks(doc)["predeploy_scenario_b"]
