@@ -21,7 +21,7 @@ FAULT_DESCRIPTIONS: dict[str, str] = {
     'rebuild_hangs': 'the next `docker compose up --build` stalls in pip install until killed (one shot)',
     'worker_down': 'the celery worker container died (exit 137, OOM-killed); uploads stay PENDING',
     'ai_upstream_errors': 'N photos (default 10) in the last hour fail upstream (AI proxy 500/503): handled, photo FAILED, meal finalized FAILED',
-    'cancel_no_finalize': 'only the batch cancel while the tasks are queued: every photo CANCELLED, the meal stays PROCESSING (an empty card in the diary)',
+    'cancel_no_finalize': 'only the batch cancel while the tasks are queued: every photo CANCELLED, the meal stays PROCESSING (an empty card in the diary); from then on the live batch cancel does not finalize either (flag)',
     'cancelled_photo_resurrected': 'a batch cancel (updated_photos=1) while the worker is down; the task runs later: the cancelled photo ends SUCCESS with items',
     'legacy_cancel_resurrected': "the legacy cancel's Mark line while the worker is down; the task runs later: the cancelled photo ends SUCCESS with items",
     'backend_500': 'an unhandled exception in the upload view: traceback, IntegrityError, Internal Server Error and a 500 access line in the backend log',
