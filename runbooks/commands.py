@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MASK = "***"
 
@@ -40,7 +41,9 @@ def _finalize(value: Any) -> Any:
     return quote(value)
 
 
-_ENV = jinja2.Environment(
+# Sandboxed: a playbook's command template can read the run's variables and call the
+# filters below, never reach Python internals (`cycler.__init__.__globals__.os`).
+_ENV = ImmutableSandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
     finalize=_finalize,
     autoescape=False,
@@ -83,12 +86,39 @@ class Command:
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """Render a command template; every `{{ value }}` comes out shell-quoted."""
+    from .errors import PlaybookError
+
     try:
         return _ENV.from_string(template).render(**variables).strip()
     except jinja2.UndefinedError as exc:
-        from .errors import PlaybookError
-
         raise PlaybookError(f"command template uses an undefined variable: {exc.message}") from exc
+    except jinja2.exceptions.SecurityError as exc:
+        raise PlaybookError(f"command template refused by the sandbox: {exc}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise PlaybookError(f"command template line {exc.lineno}: syntax error: {exc.message}") from exc
+    except jinja2.TemplateError as exc:
+        raise PlaybookError(f"command template cannot be rendered: {exc}") from exc
+
+
+def check_template(template: str) -> None:
+    """Refuse a command template before anything runs: Jinja syntax errors and any
+    reach for an underscore attribute (the sandbox would refuse it at render time).
+    Raises ValueError with a one-line reason."""
+    try:
+        ast = _ENV.parse(template)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValueError(f"template line {exc.lineno}: Jinja syntax error: {exc.message}") from exc
+    from jinja2 import nodes
+
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Getattr):
+            name: object = node.attr
+        elif isinstance(node, nodes.Getitem):
+            name = getattr(node.arg, "value", None)
+        else:
+            name = getattr(node.args[0], "value", None) if node.name == "attr" and node.args else None
+        if isinstance(name, str) and name.startswith("_"):
+            raise ValueError(f"template line {node.lineno}: access to {name!r} is not allowed (templates are sandboxed)")
 
 
 def cmd(template: str, **kwargs: Any) -> Command:

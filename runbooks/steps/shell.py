@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..commands import Command
+from ..commands import Command, check_template
 from ..model import StepOutcome
 from .base import Step, StepContext, StepGen, step_kind
 
@@ -13,6 +13,10 @@ from .base import Step, StepContext, StepGen, step_kind
 def _validate(params: Mapping[str, Any]) -> None:
     if not isinstance(params.get("command"), str) or not params["command"].strip():
         raise ValueError("command: required, a command template string")
+    try:
+        check_template(params["command"])
+    except ValueError as exc:
+        raise ValueError(f"command: {exc}") from exc
     ok = params.get("ok_exit", [0])
     if not isinstance(ok, list) or not all(isinstance(x, int) for x in ok):
         raise ValueError("ok_exit: must be a list of exit codes")
