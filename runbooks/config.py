@@ -22,6 +22,8 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
 _CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_CONTROL_RE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 TOP_KEYS = {"default_target", "targets", "groups", "secret_env"}
 TARGET_KEYS = {
@@ -29,7 +31,7 @@ TARGET_KEYS = {
     "containers", "compose_services", "api", "confirm", "role", "env", "connect_timeout",
     "monitor", "predeploy", "description",
 }
-API_KEYS = {"base_url", "headers", "verify_tls", "timeout"}
+API_KEYS = {"base_url", "headers", "verify_tls", "timeout", "follow_redirects"}
 ROLES = ("prod", "staging", "sandbox", "dev")
 
 
@@ -38,7 +40,8 @@ class ApiConfig:
     base_url: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     verify_tls: bool = True
-    timeout: float = 15.0
+    timeout: float = 15.0  # total seconds per call (connect, headers, body, redirects)
+    follow_redirects: bool = False  # same-origin redirects only; another origin never gets the headers
 
     def resolved_headers(self, environ: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
         """Headers with ${VAR} resolved, and the names of variables that are not set."""
@@ -235,6 +238,20 @@ def _str(raw: Mapping[str, Any], key: str, ctx: str, where: str, required: bool 
 _ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _bool(raw: Mapping[str, Any], key: str, default: bool, ctx: str, where: str) -> bool:
+    v = raw.get(key, default)
+    if not isinstance(v, bool):
+        raise ConfigError(f"{where}:{line_of(raw, key)}: {ctx}.{key}: must be true or false, not {v!r}")
+    return v
+
+
+def _seconds(raw: Mapping[str, Any], key: str, default: float, ctx: str, where: str) -> float:
+    v = raw.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+        raise ConfigError(f"{where}:{line_of(raw, key)}: {ctx}.{key}: must be a positive number of seconds, not {v!r}")
+    return float(v)
+
+
 def _str_map(raw: Mapping[str, Any], key: str, ctx: str, where: str) -> dict[str, str]:
     v = raw.get(key)
     if v is None:
@@ -281,11 +298,20 @@ def parse_target(name: str, raw: Mapping[str, Any], where: str) -> Target:
     base_url = _str(api_raw, "base_url", f"{ctx}.api", where)
     if base_url is not None and not re.match(r"^https?://[^\s/]+", base_url):
         raise ConfigError(f"{where}:{line_of(api_raw, 'base_url')}: {ctx}.api.base_url: must be an http(s) URL")
+    if base_url is not None and _CONTROL_RE.search(base_url):
+        raise ConfigError(f"{where}:{line_of(api_raw, 'base_url')}: {ctx}.api.base_url: contains whitespace or a "
+                          "control character (CR/LF would inject HTTP headers)")
+    headers = _str_map(api_raw, "headers", f"{ctx}.api", where)
+    for hname, hval in headers.items():
+        if not _HEADER_NAME_RE.match(hname) or _CONTROL_RE.search(hval.replace(" ", "").replace("\t", "")):
+            raise ConfigError(f"{where}:{line_of(api_raw, 'headers')}: {ctx}.api.headers.{hname}: not a valid HTTP "
+                              "header (a token name; no CR, LF or control characters in the value)")
     api = ApiConfig(
         base_url=base_url.rstrip("/") if base_url else None,
-        headers=_str_map(api_raw, "headers", f"{ctx}.api", where),
-        verify_tls=bool(api_raw.get("verify_tls", True)),
-        timeout=float(api_raw.get("timeout", 15.0)),
+        headers=headers,
+        verify_tls=_bool(api_raw, "verify_tls", True, f"{ctx}.api", where),
+        timeout=_seconds(api_raw, "timeout", 15.0, f"{ctx}.api", where),
+        follow_redirects=_bool(api_raw, "follow_redirects", False, f"{ctx}.api", where),
     )
     confirm = _str(raw, "confirm", ctx, where) or "typed"
     if confirm not in ("typed", "yes"):

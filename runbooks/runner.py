@@ -604,7 +604,7 @@ class Runner:
             resp = HttpResponse(0, {}, b"", 0.0, error=f"credentials not set: ${{{'}, ${'.join(missing)}}}")
         else:
             self.transcript.emit("http", step=step.name, method=req.method, url=req.url, header_names=sorted(headers))
-            resp = self.http.send(req, headers, self.target.api.verify_tls)
+            resp = self.http.send(req, headers, self.target.api.verify_tls, follow_redirects=self.target.api.follow_redirects)
         body_preview = resp.body[:4000].decode("utf-8", "replace")
         self.transcript.emit("http_finished", step=step.name, method=req.method, url=req.url, status=resp.status,
                              duration_s=round(resp.duration_s, 3), error=resp.error, body=body_preview)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..initdata import stale_notes
 from ..model import Batch, Finding, HttpRequest, HttpResponse, Note, Result, StepOutcome
 from ..steps.base import Step, StepContext, StepGen, step_kind
 from . import coverage, gather
@@ -272,6 +273,7 @@ def api_step(step: Step, ctx: StepContext) -> StepGen:
     _, missing = api.resolved_headers()
     if missing:
         return _api_skip(f"API credentials not set in the environment: {', '.join(sorted(set(missing)))}")
+    yield from stale_notes(api)
     s = settings_for(ctx)
     db = _gathered(ctx, "db") or {}
     date = db.get("today") or datetime.now(ZoneInfo(s.app_timezone)).date().isoformat()

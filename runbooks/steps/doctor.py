@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ..commands import Command
+from ..initdata import stale_notes
 from ..model import Finding, Note, StepOutcome
 from .base import Step, StepContext, StepGen, step_kind
 
@@ -103,6 +104,7 @@ def doctor(step: Step, ctx: StepContext) -> StepGen:
     dirty_code, dirty = probe.get("git_dirty", (1, ""))
     if dirty_code == 0 and dirty:
         yield Note(f"working tree of {ctx.vars['project_dir']} has uncommitted changes:\n{dirty}", "warn")
+    yield from stale_notes(ctx.target.api)
     facts: dict[str, Any] = {"head": probe.get("git_head", (1, ""))[1], "branch": probe.get("git_branch", (1, ""))[1]}
     if probe.get("backend", (1, ""))[1] == "running":
         dj = yield Command(
