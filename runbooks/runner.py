@@ -106,6 +106,12 @@ def _runbooks_commit() -> str | None:
         return None
 
 
+def _hops(conn: Any) -> dict[str, Any]:
+    """ProxyJump hops the connector verified (SSH), for the `connected` event."""
+    hops = getattr(conn, "hops", None)
+    return {"hops": hops} if hops else {}
+
+
 def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[str, Any]:
     v: dict[str, Any] = {
         "target": target.name,
@@ -218,7 +224,7 @@ class Runner:
                     raise ConnectError(f"cannot connect to {self.target.address}: {exc}") from exc
                 owned = True
             tr.emit("connected", address=self.conn.description, host_key=self.conn.host_key_fingerprint,
-                    transport=self.target.transport)
+                    transport=self.target.transport, **_hops(self.conn))
             tr.events[0]["host_key"] = self.conn.host_key_fingerprint  # for the md header
             self.out.run_started(self.task, self.target.name, self.conn.description,
                                  self.conn.host_key_fingerprint, self.options.dry_run)

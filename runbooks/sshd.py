@@ -62,7 +62,7 @@ class SshServer:
 
     @classmethod
     def start(cls, workdir: Path, path_prepend: str | None = None, port: int | None = None,
-              env: dict[str, str] | None = None) -> "SshServer":
+              env: dict[str, str] | None = None, allow_tcp_forwarding: bool = False) -> "SshServer":
         sshd = find_sshd()
         if sshd is None:
             raise SshdUnavailable("OpenSSH sshd not found (apt-get install openssh-server)")
@@ -107,7 +107,7 @@ class SshServer:
             "LogLevel VERBOSE",
             "MaxSessions 64",
             "MaxStartups 64:30:128",
-            "AllowTcpForwarding no",
+            f"AllowTcpForwarding {'local' if allow_tcp_forwarding else 'no'}",  # local: direct-tcpip (a ProxyJump hop)
             "X11Forwarding no",
             "PrintMotd no",
             *env_lines,

@@ -4,7 +4,11 @@ connection per target for the whole run, commands on raw paramiko channels.
 Host keys: Fabric's default policy auto-adds unknown keys; we replace it with a policy
 that refuses and says which key was offered and how to add it. Keys come from the target's
 `known_hosts`, else ssh_config's UserKnownHostsFile, else ~/.ssh/known_hosts and
-/etc/ssh/ssh_known_hosts.
+/etc/ssh/ssh_known_hosts. Every hop counts: with ProxyJump in ssh_config, Fabric builds a
+gateway Connection per jump host with the same auto-add policy, so each one gets the
+refusing policy and its known_hosts (the target's `known_hosts` when set, else the jump
+host's own ssh_config files) before anything connects; each hop's fingerprint is recorded
+(`hops`, in the transcript's `connected` event).
 
 Timeouts: closing an SSH channel does not stop a command on the host (no pty, no SIGHUP).
 Every command is therefore wrapped so that it first reports its process group id on
@@ -30,6 +34,7 @@ import shlex
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import paramiko
 
@@ -59,25 +64,40 @@ def _host_label(host: str, port: int) -> str:
 class _RefuseUnknown(paramiko.MissingHostKeyPolicy):
     """Never trust a key on first use: refuse, naming the key and how to add it."""
 
-    def __init__(self, known_hosts_desc: str, port: int) -> None:
+    def __init__(self, known_hosts_desc: str, port: int, role: str = "") -> None:
         self.known_hosts_desc = known_hosts_desc
         self.port = port
+        self.role = role  # "jump host " for a ProxyJump hop
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
         port_opt = f"-p {self.port} " if self.port != 22 else ""
         host_only = hostname.split("]")[0].lstrip("[") if hostname.startswith("[") else hostname
         raise HostKeyError(
-            f"unknown host key for {hostname}: {fingerprint(key)} is not in {self.known_hosts_desc}; "
+            f"unknown host key for {self.role}{hostname}: {fingerprint(key)} is not in {self.known_hosts_desc}; "
             f"verify the fingerprint out of band, then add it: ssh-keyscan {port_opt}-t {key.get_name()} "
             f"{host_only} >> ~/.ssh/known_hosts (or set the target's known_hosts)"
         )
+
+
+def _gateways(conn: Any) -> list[Any]:
+    """The ProxyJump gateway Connections of `conn`, nearest the target first."""
+    from fabric import Connection
+
+    out: list[Any] = []
+    gw = conn.gateway
+    while isinstance(gw, Connection) and gw not in out:
+        out.append(gw)
+        gw = gw.gateway
+    return out
 
 
 class SshConnector:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.host_key_fingerprint: str | None = None
+        self.hops: list[dict[str, str]] = []  # ProxyJump hops in connection order: address, host_key
         self._conn = None
+        self._gateways: list[Any] = []
         self._transport: paramiko.Transport | None = None
         self._count = 0
         self._count_lock = threading.Lock()
@@ -105,24 +125,41 @@ class SshConnector:
             connect_kwargs=connect_kwargs, config=Config(),
         )
         self.description = f"{conn.user}@{conn.host}:{conn.port}"
-        client: paramiko.SSHClient = conn.client
-        files = self._known_hosts_files(conn)
-        for f in files:
-            try:
-                client.load_host_keys(str(f)) if f == files[0] else client.get_host_keys().load(str(f))
-            except (OSError, paramiko.SSHException) as exc:
-                raise ConnectError(f"cannot read known_hosts file {f}: {exc}") from exc
-        desc = ", ".join(str(f) for f in files) or "any known_hosts file (none found)"
-        client.set_missing_host_key_policy(_RefuseUnknown(desc, conn.port))
+        self._strict(conn, "")
+        # ProxyJump hops (a ProxyCommand is a string: the ssh it runs checks its own keys).
+        gateways = _gateways(conn)
+        for gw in gateways:
+            self._strict(gw, "jump host ")
+        self._gateways = list(gateways)
+        try:
+            self._open(conn)
+        except BaseException:
+            self._close_gateways()
+            raise
+        self._conn = conn
+        self._transport = conn.client.get_transport()
+        assert self._transport is not None
+        self._transport.set_keepalive(15)
+        self.host_key_fingerprint = fingerprint(self._transport.get_remote_server_key())
+        # Connection order: Fabric dials the deepest gateway first.
+        self.hops = [{"address": f"{g.user}@{g.host}:{g.port}", "host_key": fingerprint(g.transport.get_remote_server_key())}
+                     for g in reversed(gateways) if g.transport is not None]
+
+    def _open(self, conn: Any) -> None:
+        t = self.target
         try:
             conn.open()
         except HostKeyError:
             raise
         except paramiko.BadHostKeyException as exc:
+            # The hop that failed is the first, in dialling order, that is not connected.
+            hop = next((c for c in [*reversed(self._gateways), conn] if not c.is_connected), conn)
+            role = "" if hop is conn else "jump host "
+            label = _host_label(exc.hostname, int(hop.port))
             raise HostKeyError(
-                f"HOST KEY CHANGED for {_host_label(conn.host, conn.port)}: expected {fingerprint(exc.expected_key)}, "
+                f"HOST KEY CHANGED for {role}{label}: expected {fingerprint(exc.expected_key)}, "
                 f"got {fingerprint(exc.key)}. Possible man-in-the-middle or a rebuilt host; refusing. If the change "
-                f"is legitimate: ssh-keygen -R '{_host_label(conn.host, conn.port)}' and add the new key after verifying it."
+                f"is legitimate: ssh-keygen -R '{label}' and add the new key after verifying it."
             ) from exc
         except paramiko.AuthenticationException as exc:
             raise ConnectError(f"authentication failed for {self.description}: {exc}") from exc
@@ -135,11 +172,26 @@ class SshConnector:
                 raise ConnectError(f"cannot reach {self.description}: no SSH banner within {t.connect_timeout:g}s "
                                    f"({exc})") from exc
             raise ConnectError(f"SSH error with {self.description}: {exc}") from exc
-        self._conn = conn
-        self._transport = client.get_transport()
-        assert self._transport is not None
-        self._transport.set_keepalive(15)
-        self.host_key_fingerprint = fingerprint(self._transport.get_remote_server_key())
+
+    def _strict(self, conn: Any, role: str) -> None:
+        """Known hosts loaded and the refusing policy set on one hop's client (replacing
+        Fabric's auto-add) before it connects."""
+        client: paramiko.SSHClient = conn.client
+        files = self._known_hosts_files(conn)
+        for f in files:
+            try:
+                client.load_host_keys(str(f)) if f == files[0] else client.get_host_keys().load(str(f))
+            except (OSError, paramiko.SSHException) as exc:
+                raise ConnectError(f"cannot read known_hosts file {f}: {exc}") from exc
+        desc = ", ".join(str(f) for f in files) or "any known_hosts file (none found)"
+        client.set_missing_host_key_policy(_RefuseUnknown(desc, int(conn.port), role))
+
+    def _close_gateways(self) -> None:
+        for gw in self._gateways:
+            try:
+                gw.close()
+            except Exception:  # noqa: BLE001 - closing a half-open hop
+                pass
 
     def _known_hosts_files(self, conn: object) -> list[Path]:
         if self.target.known_hosts:
@@ -164,6 +216,8 @@ class SshConnector:
             self._conn.close()
             self._conn = None
             self._transport = None
+        self._close_gateways()  # Fabric's close() leaves the jump connections open
+        self._gateways = []
 
     def _env_preamble(self) -> str:
         """The env block sent on stdin before the command's own input: a line with the
