@@ -111,12 +111,13 @@ def check_template(template: str) -> None:
     from jinja2 import nodes
 
     for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        name: object = None
         if isinstance(node, nodes.Getattr):
-            name: object = node.attr
+            name = node.attr
         elif isinstance(node, nodes.Getitem):
             name = getattr(node.arg, "value", None)
-        else:
-            name = getattr(node.args[0], "value", None) if node.name == "attr" and node.args else None
+        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
+            name = getattr(node.args[0], "value", None)
         if isinstance(name, str) and name.startswith("_"):
             raise ValueError(f"template line {node.lineno}: access to {name!r} is not allowed (templates are sandboxed)")
 

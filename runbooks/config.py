@@ -328,6 +328,8 @@ def parse_target(name: str, raw: Mapping[str, Any], where: str) -> Target:
         if not _ENV_KEY_RE.match(key):  # it becomes `export KEY=...` in a shell on the host
             raise ConfigError(f"{where}:{line_of(raw.get('env') or {}, key)}: {ctx}.env: {key!r} is not an environment "
                               f"variable name (letters, digits and _, not starting with a digit)")
+    if raw.get("monitor"):
+        _validate_monitor(raw["monitor"], ctx, where)
     ct = raw.get("connect_timeout", 10.0)
     if not isinstance(ct, (int, float)) or isinstance(ct, bool) or ct <= 0:
         raise ConfigError(f"{where}:{line_of(raw, 'connect_timeout')}: {ctx}.connect_timeout: must be a positive number of seconds")
@@ -373,6 +375,49 @@ def _check_predeploy(raw: Mapping[str, Any], ctx: str, where: str) -> None:
     grace = raw.get("stuck_grace_s")
     if grace is not None and (isinstance(grace, bool) or not isinstance(grace, (int, float)) or not 0 < grace <= 600):
         raise ConfigError(f"{where}:{line_of(raw, 'stuck_grace_s')}: {ctx}.stuck_grace_s: must be seconds in (0, 600]")
+
+
+def _validate_monitor(raw: Mapping[str, Any], ctx: str, where: str) -> None:
+    """The target's `monitor:` settings checked when the config loads (before connecting),
+    with the monitor's own rules; errors point at the file line of the offending key."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from .monitor.catalog import CATALOG
+    from .monitor.custom import validate as validate_custom
+    from .monitor.thresholds import settings_from
+
+    prefix = f"{ctx}.monitor"
+    try:
+        settings = settings_from([(raw, prefix)], set(CATALOG))
+        validate_custom(settings.rules, set(CATALOG))
+    except ConfigError as exc:
+        msg = exc.message if exc.message.startswith(ctx) else f"{ctx}.{exc.message}"
+        path = msg.split(":", 1)[0][len(prefix):].lstrip(".")
+        raise ConfigError(f"{where}:{_line_at(raw, path)}: {msg}") from exc
+    if raw.get("app_timezone") is not None:
+        try:
+            ZoneInfo(str(raw["app_timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{where}:{line_of(raw, 'app_timezone')}: {prefix}.app_timezone: unknown time zone "
+                              f"{raw['app_timezone']!r} (e.g. Europe/Moscow)") from None
+
+
+def _line_at(node: Any, path: str) -> int:
+    """The line of `a.b[2].c` inside a loaded YAML node (the deepest part that exists)."""
+    line = line_of(node)
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("[") and isinstance(node, list):
+            i = int(part[1:-1])
+            if i >= len(node):
+                break
+            node = node[i]
+            line = line_of(node) or line
+        elif isinstance(node, dict) and part in node:
+            line = line_of(node, part) or line
+            node = node[part]
+        else:
+            break
+    return line
 
 
 def is_lmap(x: Any) -> bool:

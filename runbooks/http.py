@@ -83,7 +83,7 @@ def _tracked(base: type[http.client.HTTPConnection], deadline: _Deadline) -> Any
     class Tracked(base):  # type: ignore[valid-type,misc]
         def __init__(self, *a: Any, **kw: Any) -> None:
             super().__init__(*a, **kw)
-            create = self._create_connection
+            create: Any = self._create_connection  # type: ignore[has-type]
             self._create_connection = lambda *ca, **ck: deadline.add(create(*ca, **ck))
 
         def connect(self) -> None:

@@ -117,7 +117,8 @@ def parse_playbook(data: Any, where: str) -> Playbook:
         if not isinstance(mutates, bool):
             raise PlaybookError(f"{where}:{line_of(raw, 'mutates')}: steps.{sname}.mutates: must be true or false")
         timeout = raw.get("timeout")
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not 0 < timeout < float("inf")):
             raise PlaybookError(f"{where}:{line_of(raw, 'timeout')}: steps.{sname}.timeout: must be a positive number of seconds")
         when = raw.get("when")
         if when is not None:

@@ -30,6 +30,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LMap:
     m.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (list, dict, set)) or not _hashable(key):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value (a string or number), not a list or mapping",
+                key_node.start_mark,
+            )
         if key in m:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -37,6 +42,14 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LMap:
         m[key] = loader.construct_object(value_node, deep=True)
         m.key_lines[str(key)] = key_node.start_mark.line + 1
     return m
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
 
 
 def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> LList:
@@ -52,9 +65,14 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 def load_yaml(path: Path, error_cls: type[Exception]) -> Any:
     """Parse a YAML file; syntax errors become `error_cls('path:line: message')`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise error_cls(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise error_cls(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8") from exc
     return load_yaml_text(text, str(path), error_cls)
 
 
@@ -67,6 +85,8 @@ def load_yaml_text(text: str, where: str, error_cls: type[Exception]) -> Any:
         raise error_cls(f"{where}{line}: invalid YAML: {exc.problem or exc.context}") from exc
     except yaml.YAMLError as exc:
         raise error_cls(f"{where}: invalid YAML: {exc}") from exc
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # e.g. a date like 2026-13-45
+        raise error_cls(f"{where}: invalid YAML value: {exc}") from exc
 
 
 def line_of(node: Any, key: str | None = None) -> int:

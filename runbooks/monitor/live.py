@@ -63,7 +63,7 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
     try:
         conn = connect(target)
         tr.emit("connected", address=conn.description, host_key=conn.host_key_fingerprint, transport=target.transport,
-                **({"hops": conn.hops} if getattr(conn, "hops", None) else {}))
+                **({"hops": getattr(conn, "hops")} if getattr(conn, "hops", None) else {}))  # noqa: B009
         tr.events[0]["host_key"] = conn.host_key_fingerprint
         out.run_started("monitor.watch", target.name, conn.description, conn.host_key_fingerprint, False)
         command = combined_follow(target, tail)

@@ -25,7 +25,7 @@ def is_monitor_run(run: Run) -> bool:
 def earlier_alerts(transcript_dir: Path, target: str, since: str, exclude: Path | None,
                    link_base: Path) -> tuple[list[EarlierAlert], list[Run]]:
     ids = {fid for c in CRITERIA for fid in c.findings}
-    runs = [r for r in find_runs(transcript_dir, since) if r.target == target and is_monitor_run(r)
+    runs = [r for r in find_runs(transcript_dir, since, strict=False) if r.target == target and is_monitor_run(r)
             and (exclude is None or r.dir.resolve() != exclude.resolve())]
     alerts: list[EarlierAlert] = []
     for r in runs:

@@ -17,6 +17,8 @@ def _validate(params: Mapping[str, Any]) -> None:
         check_template(params["command"])
     except ValueError as exc:
         raise ValueError(f"command: {exc}") from exc
+    if not isinstance(params.get("vars", {}), Mapping):
+        raise ValueError("vars: must be a mapping of name -> value")
     ok = params.get("ok_exit", [0])
     if not isinstance(ok, list) or not all(isinstance(x, int) for x in ok):
         raise ValueError("ok_exit: must be a list of exit codes")

@@ -11,6 +11,24 @@ COMMON_HELP = {
 }
 
 
+def parse_seconds(flag: str, value: object) -> float | None:
+    """A flag holding a number of seconds (e.g. --duration 90): positive and finite, or None
+    when not given; anything else is one line naming the flag (exit 3)."""
+    import math
+
+    from ..errors import InputError
+
+    if value is None or value == "":
+        return None
+    try:
+        n = float(str(value).strip())
+    except ValueError:
+        raise InputError(f"{flag}: expected a number of seconds, got {value!r}") from None
+    if not math.isfinite(n) or n <= 0:
+        raise InputError(f"{flag}: expected a positive number of seconds, got {value!r}")
+    return n
+
+
 def finish(code: int) -> None:
     from ..app import exit_with
 
@@ -39,6 +57,8 @@ def doctor(c, target=None, json=False, transcript_dir=None):
 )
 def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=None, json=False, transcript_dir=None):
     """Run any playbook (by name or path) on a target: the engine without a dedicated task."""
+    from pathlib import Path
+
     from ..app import TaskSpec, run_task
     from ..errors import InputError
 
@@ -46,14 +66,14 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
     for item in var or []:
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
+            from ..app import _fail
             from ..console import Out
 
-            Out(json_mode=json).error(f"--var {item!r}: expected NAME=VALUE")
-            finish(InputError.exit_code)
+            spec = TaskSpec(task=f"play.{Path(playbook).stem}", playbook=playbook, target=target, json=json)
+            finish(_fail(Out(json_mode=json), spec, f"--var {item!r}: expected NAME=VALUE", InputError.exit_code))
             return
         variables[name] = value
     import shlex
-    from pathlib import Path
 
     resume = f"inv play --playbook {shlex.quote(playbook)}" + (f" --target {shlex.quote(target)}" if target else "") + " --start-at {step}"
     from ..app import secret_vars

@@ -32,8 +32,10 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
 
             ensure_writable_file(metrics_out, "--metrics-out")  # before anything runs, not after the verdict
     except RunbooksError as exc:
-        Out(json_mode=json).error(exc.message)
-        return exc.exit_code
+        from ..app import _fail
+
+        return _fail(Out(json_mode=json), TaskSpec(task=task_name, playbook="monitor", target=target, json=json),
+                     exc.message, exc.exit_code)
 
     def after(result, tgt, out) -> None:
         _alerts(result, tgt, out, transcript_dir, channels)
@@ -90,8 +92,10 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
         run_times(datetime.now(timezone.utc), every, for_)  # validate before the first run
         parse(notify)
     except RunbooksError as exc:
-        out.error(exc.message)
-        finish(exc.exit_code)
+        from ..app import TaskSpec, _fail
+
+        finish(_fail(out, TaskSpec(task="monitor.p0", playbook="monitor", target=target, json=json), exc.message,
+                     exc.exit_code))
         return
 
     def once() -> tuple[int, str, str]:
@@ -123,7 +127,7 @@ errors = _section_task("errors", "Exceptions and tracebacks near cancel and fina
 @task(help={"target": COMMON_HELP["target"], "transcript_dir": COMMON_HELP["transcript_dir"],
             "tail": "lines of history to show first (default 50)",
             "duration": "stop after SECONDS (default: until Ctrl-C)"})
-def watch(c, target=None, tail=50, duration=None, transcript_dir=None):
+def watch(c, target=None, tail=None, duration=None, transcript_dir=None):
     """Live follow of both containers' marker lines, coloured by kind, with running counters."""
     import sys
     from pathlib import Path
@@ -132,16 +136,20 @@ def watch(c, target=None, tail=50, duration=None, transcript_dir=None):
     from ..console import Out
     from ..errors import RunbooksError
     from ..monitor.live import watch as live_watch
+    from ..monitor.window import parse_tail
     from ..transcript import default_transcript_dir, ensure_writable
+    from .core import parse_seconds
 
     out = Out()
     restore = _sigterm_as_interrupt()  # SIGTERM stops the follow on the host too, like Ctrl-C
     try:
+        lines = parse_tail(tail if tail is not None else 50) or 50
+        seconds = parse_seconds("--duration", duration)
         config, targets = resolve_targets(target, single=True, task="monitor.watch")
         tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
         ensure_writable(tdir)
-        res = live_watch(targets[0], out, build_redactor(config, targets), tdir, tail=int(tail),
-                         duration=float(duration) if duration else None, argv=sys.argv)
+        res = live_watch(targets[0], out, build_redactor(config, targets), tdir, tail=lines,
+                         duration=seconds, argv=sys.argv)
     except RunbooksError as exc:
         out.error(exc.message)
         finish(exc.exit_code)

@@ -26,9 +26,11 @@ def verify(path: str, as_json: bool = False) -> int:
     else:
         dirs = []
     if not dirs:
-        out.error(f"{path}: no run folder (a directory with events.jsonl) found")
-        return CANNOT_RUN
-    results = [verify_run(d) for d in dirs]
+        return _verify_error(out, as_json, f"{path}: no run folder (a directory with events.jsonl) found")
+    try:
+        results = [verify_run(d) for d in dirs]
+    except OSError as exc:
+        return _verify_error(out, as_json, f"{exc.filename or path}: cannot read: {exc.strerror or exc}")
     for r in results:
         out.line(f"{r.status.upper():9} {r.run_dir}: {r.message}", _STYLE[r.status])
         for d in r.details:
@@ -39,6 +41,13 @@ def verify(path: str, as_json: bool = False) -> int:
                "runs": [r.to_dict() for r in results]}
         sys.stdout.write(json.dumps(doc) + "\n")
     return code
+
+
+def _verify_error(out: Out, as_json: bool, message: str) -> int:
+    out.error(message)
+    if as_json:
+        sys.stdout.write(json.dumps({"verdict": "error", "exit_code": CANNOT_RUN, "message": message, "runs": []}) + "\n")
+    return CANNOT_RUN
 
 
 def timeline(since: str | None, transcript_dir: str | None, out_file: str | None) -> int:
