@@ -100,7 +100,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
             o = RunOptions(task=spec.task, vars=dict(spec.vars), dry_run=spec.dry_run, yes=spec.yes,
                            start_at=spec.start_at, transcript_dir=tdir, argv=[redactor.text(a) for a in argv],
                            resume=spec.resume, cancel=cancel, cast_takes_summary=True,
-                           resume_unclean=spec.resume_unclean)
+                           resume_unclean=spec.resume_unclean, signing_key=config.signing_key)
             check_can_run(playbook, t, o)
             opts.append(o)
         ensure_writable(tdir)  # last of the refusals: a run that cannot be recorded does not start

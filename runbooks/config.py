@@ -25,7 +25,7 @@ _CONTAINER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
-TOP_KEYS = {"default_target", "targets", "groups", "secret_env"}
+TOP_KEYS = {"default_target", "targets", "groups", "secret_env", "signing_key"}
 TARGET_KEYS = {
     "transport", "host", "port", "user", "identity_file", "known_hosts", "project_dir",
     "containers", "compose_services", "api", "confirm", "role", "env", "connect_timeout",
@@ -120,6 +120,7 @@ class Config:
     targets: dict[str, Target] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     secret_env: list[str] = field(default_factory=list)
+    signing_key: str | None = None  # SSH key that signs each run's seal ($RUNBOOKS_SIGNING_KEY wins)
 
     def secrets(self, environ: Mapping[str, str] | None = None) -> list[str]:
         env = os.environ if environ is None else environ
@@ -221,7 +222,12 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     secret_env = data.get("secret_env") or []
     if not isinstance(secret_env, list) or not all(isinstance(s, str) for s in secret_env):
         raise ConfigError(f"{where}:{line_of(data, 'secret_env')}: secret_env: must be a list of environment variable names")
-    return Config(path=path, default_target=default, targets=targets, groups=groups, secret_env=list(secret_env))
+    signing = data.get("signing_key")
+    if signing is not None and (not isinstance(signing, str) or not signing.strip()
+                                or _CONTROL_RE.search(signing.replace(" ", ""))):
+        raise ConfigError(f"{where}:{line_of(data, 'signing_key')}: signing_key: must be the path of an SSH key file")
+    return Config(path=path, default_target=default, targets=targets, groups=groups, secret_env=list(secret_env),
+                  signing_key=signing)
 
 
 def _str(raw: Mapping[str, Any], key: str, ctx: str, where: str, required: bool = False) -> str | None:

@@ -50,6 +50,7 @@ from .playbook import Playbook
 from .redact import Redactor
 from .steps.base import Step, StepContext, get_kind
 from .transcript import Transcript, iso, utcnow
+from .transcripts.seal import seal_run
 from .verdict import EXIT_FOR_VERDICT
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class RunOptions:
     # rollback lock is still held, so the resume must take it over. "{step}" as in `resume`.
     resume_unclean: str | None = None
     http: HttpTransport | None = None
+    signing_key: str | None = None  # config `signing_key`: signs the run's seal ($RUNBOOKS_SIGNING_KEY wins)
 
     def is_interactive(self) -> bool:
         if self.interactive is not None:
@@ -289,6 +291,7 @@ class Runner:
             else:
                 self.out.remove_listener(cast.on_text)
                 cast.close(f"VERDICT {verdict.upper()} (exit {exit_code})" + (f": {message}" if message else ""))
+        seal_run(tr.dir, self.options.signing_key, lambda m: self.out.note(self.target.name, m, "warn"))
         return RunResult(
             playbook=self.task, target=self.target.name, started_at=iso(started), finished_at=iso(finished),
             verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,

@@ -19,6 +19,7 @@ from ..console import Out
 from ..errors import RunbooksError, Terminated
 from ..redact import Redactor
 from ..transcript import Transcript, iso, utcnow
+from ..transcripts.seal import seal_run
 from .watch import WatchCounters, follow_commands
 
 
@@ -36,7 +37,8 @@ class WatchResult:
 
 
 def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: int = 50,
-          duration: float | None = None, argv: list[str] | None = None) -> WatchResult:
+          duration: float | None = None, argv: list[str] | None = None,
+          signing_key: str | None = None) -> WatchResult:
     tr = Transcript(transcript_dir, "monitor.watch", target.name, redactor)
     tr.emit("run_started", playbook="monitor.watch", target=target.name, address=target.address, role=target.role,
             operator=getpass.getuser(), client_host=socket.gethostname(), argv=" ".join(argv or []),
@@ -101,6 +103,7 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
     tr.emit("run_finished", verdict=verdict, exit_code=code, message=message, metrics=metrics, finished_at=iso(utcnow()))
     tr.close()
     tr.render_markdown()
+    seal_run(tr.dir, signing_key, lambda m: out.note(target.name, m, "warn"))
     out.line(f"counters: {summary}", "bold")
     out.line(f"Transcript: {tr.md_path}", "dim")
     return WatchResult(code, str(tr.md_path), summary)

@@ -81,7 +81,8 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
         hist_path = history_path(tdir)
         # Read the history BEFORE the fresh run records itself into it.
         hist, hist_problem = history_rows(hist_path, tgt.name, start)
-        opts = RunOptions(task="report", vars=variables, transcript_dir=tdir, argv=[redactor.text(a) for a in argv])
+        opts = RunOptions(task="report", vars=variables, transcript_dir=tdir, argv=[redactor.text(a) for a in argv],
+                          signing_key=config.signing_key)
     except RunbooksError as exc:
         out.error(exc.message)
         if as_json:

@@ -149,7 +149,7 @@ def watch(c, target=None, tail=None, duration=None, transcript_dir=None):
         tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
         ensure_writable(tdir)
         res = live_watch(targets[0], out, build_redactor(config, targets), tdir, tail=lines,
-                         duration=seconds, argv=sys.argv)
+                         duration=seconds, argv=sys.argv, signing_key=config.signing_key)
     except RunbooksError as exc:
         out.error(exc.message)
         finish(exc.exit_code)

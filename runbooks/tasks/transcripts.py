@@ -8,12 +8,14 @@ from .core import COMMON_HELP, finish
 
 
 @task(help={"path": "a run folder (with events.jsonl), or a transcripts directory to check every run in it",
-            "json": COMMON_HELP["json"]})
-def verify(c, path, json=False):
-    """Check the hash chain of events.jsonl: exit 0 intact, 1 truncated (events missing at the end), 2 modified."""
+            "json": COMMON_HELP["json"],
+            "allowed_signers": "an ssh allowed-signers file (as for git): every run must carry a signature by one of "
+                               "its keys (namespace runbooks-transcript)"})
+def verify(c, path, json=False, allowed_signers=None):
+    """Check a run's hash chain and seal: exit 0 intact, 1 truncated/unsealed, 2 modified/unsigned."""
     from ..transcripts.cli import verify as run
 
-    finish(run(path, json))
+    finish(run(path, json, allowed_signers))
 
 
 @task(help={"since": "only runs started within this window (24h, 2d, 90m or an RFC 3339 time; default: all)",

@@ -12,12 +12,16 @@ from ..errors import CANNOT_RUN, RunbooksError
 from ..transcript import default_transcript_dir
 from .verify import verify_run
 
-_STYLE = {"intact": "green", "truncated": "bold yellow", "modified": "bold red"}
+_STYLE = {"intact": "green", "truncated": "bold yellow", "unsealed": "bold yellow", "modified": "bold red",
+          "unsigned": "bold red"}
 
 
-def verify(path: str, as_json: bool = False) -> int:
-    """Exit 0 intact, 1 truncated, 2 modified (worst over the runs), 3 nothing to verify."""
+def verify(path: str, as_json: bool = False, allowed_signers: str | None = None) -> int:
+    """Exit 0 intact, 1 truncated/unsealed, 2 modified/unsigned (worst over the runs), 3 nothing to verify."""
     out = Out(json_mode=as_json)
+    signers = Path(allowed_signers).expanduser() if allowed_signers else None
+    if signers is not None and not signers.is_file():
+        return _verify_error(out, as_json, f"--allowed-signers {allowed_signers}: no such file")
     p = Path(path)
     if (p / "events.jsonl").is_file() or p.name == "events.jsonl" and p.is_file():
         dirs = [p if p.is_dir() else p.parent]
@@ -28,17 +32,17 @@ def verify(path: str, as_json: bool = False) -> int:
     if not dirs:
         return _verify_error(out, as_json, f"{path}: no run folder (a directory with events.jsonl) found")
     try:
-        results = [verify_run(d) for d in dirs]
+        results = [verify_run(d, signers) for d in dirs]
     except OSError as exc:
         return _verify_error(out, as_json, f"{exc.filename or path}: cannot read: {exc.strerror or exc}")
     for r in results:
-        out.line(f"{r.status.upper():9} {r.run_dir}: {r.message}", _STYLE[r.status])
+        out.line(f"{r.label:9} {r.run_dir}: {r.message}", _STYLE[r.status])
         for d in r.details:
             out.line(f"          note: {d}", "dim")
-    code = max(r.exit_code for r in results)
+    worst = max(results, key=lambda r: r.exit_code)
+    code = worst.exit_code
     if as_json:
-        doc = {"verdict": {0: "intact", 1: "truncated", 2: "modified"}[code], "exit_code": code,
-               "runs": [r.to_dict() for r in results]}
+        doc = {"verdict": worst.status, "exit_code": code, "runs": [r.to_dict() for r in results]}
         sys.stdout.write(json.dumps(doc) + "\n")
     return code
 

@@ -13,6 +13,15 @@ Verdicts (and `inv transcripts.verify` exit codes):
                   has fewer events than transcript.md says
     modified   2  an event was edited, inserted or removed before the end, or the last
                   line does not match the hash recorded in transcript.md
+    unsealed   1  the chain is intact and finished, but manifest.json (the seal binding
+                  transcript.md and transcript.cast to the chain) is missing
+    unsigned   2  --allowed-signers was given and the run has no signature
+
+Then the seal (runbooks/transcripts/seal.py): events.jsonl, transcript.md and the cast
+must hash to what manifest.json recorded (an edited or deleted Markdown, or an event
+appended after the run, is `modified`), and a signature, when present, must verify
+(`ssh-keygen -Y verify` against the allowed-signers file; a bad one is `modified`).
+An unsigned intact run proves no accidental damage, not authorship.
 
 Events of the types in AFTER_RUN (the alert lifecycle and notifications, appended by the
 monitor tasks once the verdict is known) may follow run_finished.
@@ -30,8 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..transcript import GENESIS
+from .seal import FORMAT, MANIFEST, SEALED_FILES, SIGNATURE, check_signature, sha256_file
 
-EXIT = {"intact": 0, "truncated": 1, "modified": 2}
+EXIT = {"intact": 0, "truncated": 1, "unsealed": 1, "modified": 2, "unsigned": 2}
 AFTER_RUN = ("alerts", "notification")
 # Written by templates/transcript.md.j2 (the "Integrity" line).
 MD_CHAIN = re.compile(r"events\.jsonl holds (\d+) events; SHA-256 of its last line: `([0-9a-f]{64})`")
@@ -46,6 +56,8 @@ class Verification:
     seq: int | None = None  # the event the problem is at (modified) or the last good one (truncated)
     last_hash: str = GENESIS
     details: list[str] = field(default_factory=list)
+    signature: str = "none"  # none | verified | unchecked (present, no allowed-signers given) | invalid
+    signer: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -53,7 +65,19 @@ class Verification:
 
     def to_dict(self) -> dict[str, object]:
         return {"run": str(self.run_dir), "status": self.status, "events": self.events, "seq": self.seq,
-                "message": self.message, "last_hash": self.last_hash, "details": self.details}
+                "message": self.message, "last_hash": self.last_hash, "details": self.details,
+                "signature": self.signature, "signer": self.signer}
+
+    @property
+    def label(self) -> str:
+        """INTACT is qualified by what it proves: a signature, or only no accidental damage."""
+        if self.status != "intact":
+            return self.status.upper()
+        if self.signature == "verified":
+            return f"INTACT (signed by {self.signer})"
+        if self.signature == "unchecked":
+            return "INTACT (signed, signature not checked: pass --allowed-signers)"
+        return "INTACT (unsigned: proves no accidental damage, not authorship)"
 
 
 def md_chain(md: Path) -> tuple[int, str] | None:
@@ -73,7 +97,75 @@ def _prev_of(raw: bytes) -> str | None:
     return ev.get("prev") if isinstance(ev, dict) else None
 
 
-def verify_run(run_dir: str | Path) -> Verification:
+def verify_run(run_dir: str | Path, allowed_signers: Path | None = None) -> Verification:
+    v = _verify_chain(run_dir)
+    if v.status != "intact":
+        return v
+    return _verify_seal(v, allowed_signers)
+
+
+def _verify_seal(v: Verification, allowed_signers: Path | None) -> Verification:
+    """The seal (manifest.json) binds events.jsonl, transcript.md and transcript.cast; its
+    signature, when there is one, says who sealed them."""
+    run = v.run_dir
+    manifest = run / MANIFEST
+
+    def bad(status: str, message: str) -> Verification:
+        return Verification(run, status, v.events, message, v.seq, v.last_hash, v.details)
+
+    if not manifest.is_file():
+        return bad("unsealed", "the chain is intact and ends with run_finished, but there is no manifest.json "
+                               "binding transcript.md and the cast to it: a run recorded before runbooks sealed its "
+                               "runs, a crash while finishing, or the seal was removed")
+    try:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("files"), dict):
+            raise ValueError("not a runbooks seal")
+    except (UnicodeDecodeError, ValueError) as exc:
+        return bad("modified", f"manifest.json is not a valid seal ({exc})")
+    if doc.get("events") != v.events or doc.get("last_hash") != v.last_hash:
+        return bad("modified", f"events.jsonl does not match its seal: sealed with {doc.get('events')} events ending "
+                               f"in {str(doc.get('last_hash'))[:12]}…, now {v.events} ending in {v.last_hash[:12]}…")
+    for name in SEALED_FILES:
+        want = doc["files"].get(name)
+        path = run / name
+        if want is None:
+            if name != "events.jsonl" and path.exists():
+                v.details.append(f"{name} is not covered by the seal")
+            continue
+        if not path.is_file():
+            return bad("modified", f"{name} was deleted after the run was sealed")
+        if sha256_file(path) != want:
+            return bad("modified", f"{name} was changed after the run was sealed (its SHA-256 differs from manifest.json)")
+    sig = run / SIGNATURE
+    if not sig.is_file():
+        if allowed_signers is not None:
+            return bad("unsigned", f"not signed, but --allowed-signers {allowed_signers} asks for a signature: "
+                                   "who sealed this record cannot be proven")
+        v.message += ", sealed"
+        return v
+    ok, detail = check_signature(manifest, sig, allowed_signers)
+    if not ok:
+        out = bad("modified", f"the signature does not verify: {detail}")
+        out.signature = "invalid"
+        return out
+    v.message += ", sealed"
+    if allowed_signers is None:
+        v.signature = "unchecked"
+    else:
+        v.signature = "verified"
+        v.signer = _signer(detail)
+        v.details.append(detail)
+    return v
+
+
+def _signer(line: str) -> str:
+    """'Good "ns" signature for alice@example with ED25519 key SHA256:..' -> 'alice@example (ED25519 key SHA256:..)'."""
+    m = re.search(r"signature for (.+?) with (.+)$", line)
+    return f"{m.group(1)} ({m.group(2)})" if m else line
+
+
+def _verify_chain(run_dir: str | Path) -> Verification:
     run = Path(run_dir)
     path = run / "events.jsonl" if run.is_dir() else run
     run = path.parent
