@@ -29,6 +29,7 @@ from .commands import Command
 from .conditions import evaluate
 from .config import ApiConfig, Target
 from .connectors import Connector, connect
+from .connectors.base import hop_fields
 from .console import Out
 from .errors import CANNOT_RUN, Aborted, ConnectError, ConnectionLost, InputError, RunbooksError, Terminated
 from .http import HttpTransport, UrllibTransport
@@ -106,12 +107,6 @@ def _runbooks_commit() -> str | None:
         return r.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.TimeoutExpired):
         return None
-
-
-def _hops(conn: Any) -> dict[str, Any]:
-    """ProxyJump hops the connector verified (SSH), for the `connected` event."""
-    hops = getattr(conn, "hops", None)
-    return {"hops": hops} if hops else {}
 
 
 def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[str, Any]:
@@ -226,7 +221,7 @@ class Runner:
                     raise ConnectError(f"cannot connect to {self.target.address}: {exc}") from exc
                 owned = True
             tr.emit("connected", address=self.conn.description, host_key=self.conn.host_key_fingerprint,
-                    transport=self.target.transport, **_hops(self.conn))
+                    transport=self.target.transport, **hop_fields(self.conn))
             tr.events[0]["host_key"] = self.conn.host_key_fingerprint  # for the md header
             self.out.run_started(self.task, self.target.name, self.conn.description,
                                  self.conn.host_key_fingerprint, self.options.dry_run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..model import Result
 
@@ -44,3 +44,10 @@ class Connector(Protocol):
 
     @property
     def commands_run(self) -> int: ...
+
+
+def hop_fields(conn: object) -> dict[str, Any]:
+    """`{"hops": [...]}` for the `connected` event when the connector went through verified
+    ProxyJump hops (SSH), else nothing."""
+    hops = getattr(conn, "hops", None)
+    return {"hops": hops} if hops else {}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .. import __version__
 from ..config import Target
 from ..connectors import connect
+from ..connectors.base import hop_fields
 from ..console import Out
 from ..errors import RunbooksError, Terminated
 from ..redact import Redactor
@@ -65,7 +66,7 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
     try:
         conn = connect(target)
         tr.emit("connected", address=conn.description, host_key=conn.host_key_fingerprint, transport=target.transport,
-                **({"hops": getattr(conn, "hops")} if getattr(conn, "hops", None) else {}))  # noqa: B009
+                **hop_fields(conn))
         tr.events[0]["host_key"] = conn.host_key_fingerprint
         out.run_started("monitor.watch", target.name, conn.description, conn.host_key_fingerprint, False)
         command = combined_follow(target, tail)
