@@ -48,6 +48,10 @@ from .base import TIMEOUT_EXIT, OutputCallback, live_decoders
 # (ConnectError), so its log records go nowhere unless the application configures logging.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
+# paramiko logs failures (e.g. a refused direct-tcpip channel) that we report ourselves in
+# one line; without a handler Python's last-resort handler would print them too.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
 PID_MARK = "__runbooks_pgid="
 BACKSTOP_GRACE = 10
 
@@ -130,6 +134,8 @@ class SshConnector:
         gateways = _gateways(conn)
         for gw in gateways:
             self._strict(gw, "jump host ")
+            if not gw.connect_timeout:  # ssh_config ConnectTimeout wins, else the target's
+                gw.connect_timeout = t.connect_timeout
         self._gateways = list(gateways)
         try:
             self._open(conn)
@@ -161,6 +167,12 @@ class SshConnector:
                 f"got {fingerprint(exc.key)}. Possible man-in-the-middle or a rebuilt host; refusing. If the change "
                 f"is legitimate: ssh-keygen -R '{label}' and add the new key after verifying it."
             ) from exc
+        except paramiko.ChannelException as exc:
+            if not self._gateways:
+                raise ConnectError(f"SSH error with {self.description}: {exc}") from exc
+            jump = self._gateways[0]
+            raise ConnectError(f"jump host {jump.user}@{jump.host}:{jump.port} did not open a channel to "
+                               f"{conn.host}:{conn.port}: {exc.text} (its sshd must allow TCP forwarding)") from exc
         except paramiko.AuthenticationException as exc:
             raise ConnectError(f"authentication failed for {self.description}: {exc}") from exc
         except TimeoutError as exc:

@@ -90,3 +90,17 @@ def test_known_jump_host_connects_and_every_hop_is_recorded(tmp_path: Path, jump
     assert connected["host_key"] == f"ssh-ed25519 {_sha256(sshd.host_key.with_suffix('.pub'))}"
     assert connected["hops"] == [{"address": f"{jump.user}@127.0.0.1:{jump.port}",
                                   "host_key": f"ssh-ed25519 {_sha256(jump.host_key.with_suffix('.pub'))}"}]
+
+
+def test_jump_host_refusing_forwarding_is_one_line_exit_3(tmp_path: Path, sshd: SshServer) -> None:
+    closed = start_sshd(tmp_path / "closed-jump")  # AllowTcpForwarding no
+    try:
+        env, pb, marker = _setup(tmp_path, closed, sshd, sshd.known_hosts.read_text() + closed.known_hosts.read_text())
+        r = run_inv(["play", "--playbook", str(pb), "--target", "prod"], env, tmp_path)
+    finally:
+        closed.stop()
+    assert r.returncode == 3, r.stdout + r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert not marker.exists() and sshd.accepted_auths() == 0
+    assert "did not open a channel" in lines[0] and "TCP forwarding" in lines[0]
