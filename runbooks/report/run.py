@@ -21,6 +21,7 @@ from ..render import render_template
 from ..runner import RunOptions, _runbooks_commit, run_playbook
 from ..transcript import default_transcript_dir, iso, read_events, utcnow
 from ..transcripts.runs import window_start
+from ..transcripts.seal import seal_run
 from .criteria import CRITERIA, FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
 from .problems import load as load_problems
 from .sources import earlier_alerts, history_rows, rel
@@ -122,6 +123,8 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
     }
     text = redactor.text(render_template("report.md.j2", **ctx))
     md_path.write_text(text, encoding="utf-8")
+    if md_path.resolve().parent == run_dir.resolve():  # the seal covers report.md too
+        seal_run(run_dir, config.signing_key, lambda m: out.note(tgt.name, m, "warn"))
 
     out.table(f"Success criteria (after {since}) on {tgt.name}", ["", "Criterion", "Result", "Why"],
               [[o.icon, o.criterion.text, o.status, o.summary] for o in outcomes])

@@ -4,7 +4,8 @@ Written once, after transcript.md is rendered (the last thing a run writes):
 
     manifest.json      {"format": "runbooks-seal/1", "events": N, "last_hash": "<sha256 of the last line>",
                         "files": {"events.jsonl": "<sha256>", "transcript.md": "<sha256>",
-                                  "transcript.cast": "<sha256>"}}
+                                  "transcript.cast": "<sha256>"}}   (+ report.md: `inv report`
+                                  seals its run again once the report is written)
     manifest.json.sig  an SSH signature of manifest.json's exact bytes (`ssh-keygen -Y sign
                        -n runbooks-transcript`, the mechanism git uses for signed commits),
                        when a signing key is configured (`signing_key:` in runbooks.yaml, or
@@ -35,7 +36,7 @@ FORMAT = "runbooks-seal/1"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.json.sig"
 NAMESPACE = "runbooks-transcript"
-SEALED_FILES = ("events.jsonl", "transcript.md", "transcript.cast")
+SEALED_FILES = ("events.jsonl", "transcript.md", "transcript.cast", "report.md")
 SIGNING_ENV = "RUNBOOKS_SIGNING_KEY"
 
 

@@ -188,3 +188,19 @@ def test_signing_key_from_the_environment(tmp_path: Path) -> None:
 def test_missing_allowed_signers_file_is_one_line(tmp_path: Path, run_dir: Path) -> None:
     r = inv(tmp_path, ["transcripts.verify", str(run_dir), "--allowed-signers", str(tmp_path / "nope"), "--json"], None)
     assert r.returncode == 3 and "--allowed-signers" in r.stderr and one_json_doc(r.stdout)["exit_code"] == 3
+
+
+def test_report_md_is_covered_by_the_seal(tmp_path: Path, sandbox) -> None:  # noqa: ANN001 - fixture
+    import yaml
+
+    cfg = tmp_path / "runbooks.yaml"
+    cfg.write_text(yaml.safe_dump({"targets": {"sb": sandbox.target()}}))
+    r = inv(tmp_path, ["report", "--target", "sb"], cfg)
+    assert r.returncode in (0, 1, 2), r.stdout + r.stderr
+    (d,) = [p for p in (tmp_path / "transcripts").iterdir() if p.is_dir()]
+    assert "report.md" in json.loads((d / MANIFEST).read_text())["files"]
+    assert verify_run(d).status == "intact"
+    report = d / "report.md"
+    report.write_text(report.read_text() + "\nAll criteria PASS.\n")
+    v = verify_run(d)
+    assert v.status == "modified" and "report.md was changed" in v.message
