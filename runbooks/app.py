@@ -28,6 +28,7 @@ from .playbook import Playbook, load_playbook
 from .redact import Redactor
 from .runner import RunOptions, check_can_run, run_playbook
 from .transcript import default_transcript_dir, ensure_writable, iso, utcnow
+from .transcripts.seal import seal_run
 from .verdict import RANK as VERDICT_RANK
 
 
@@ -128,6 +129,11 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
         return _report(spec, out, redactor, results, targets)
     finally:
         out.close_records()  # each run's transcript.cast ends with its summary block
+        # Sealed again now the record is complete: the after-hook (alert lifecycle) appends
+        # events and re-renders transcript.md, and the cast ends with the summary.
+        for r, t in zip(results, targets, strict=True):
+            if r.transcript:
+                seal_run(Path(r.transcript).parent, config.signing_key, lambda m, n=t.name: out.note(n, m, "warn"))
 
 
 def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResult], targets: list[Target]) -> int:

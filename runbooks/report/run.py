@@ -123,8 +123,9 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
     }
     text = redactor.text(render_template("report.md.j2", **ctx))
     md_path.write_text(text, encoding="utf-8")
-    if md_path.resolve().parent == run_dir.resolve():  # the seal covers report.md too
-        seal_run(run_dir, config.signing_key, lambda m: out.note(tgt.name, m, "warn"))
+    # Sealed again: the alert lifecycle appended events, and report.md (when written into
+    # the run folder) is covered too.
+    seal_run(run_dir, config.signing_key, lambda m: out.note(tgt.name, m, "warn"))
 
     out.table(f"Success criteria (after {since}) on {tgt.name}", ["", "Criterion", "Result", "Why"],
               [[o.icon, o.criterion.text, o.status, o.summary] for o in outcomes])
