@@ -133,7 +133,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
         # events and re-renders transcript.md, and the cast ends with the summary.
         for r, t in zip(results, targets, strict=True):
             if r.transcript:
-                seal_run(Path(r.transcript).parent, config.signing_key, lambda m, n=t.name: out.note(n, m, "warn"))
+                seal_run(Path(r.transcript).parent, config.signing_key, _warner(out, t.name))
 
 
 def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResult], targets: list[Target]) -> int:
@@ -170,6 +170,10 @@ def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResul
     if lost_outputs and worst.exit_code < 2:
         return CANNOT_RUN
     return worst.exit_code
+
+
+def _warner(out: Out, target: str) -> Callable[[str], None]:
+    return lambda message: out.note(target, message, "warn")
 
 
 def _fail(out: Out, spec: TaskSpec, message: str, code: int) -> int:
