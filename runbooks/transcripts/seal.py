@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..transcript import GENESIS
+from ..transcript import GENESIS, private_open
 
 FORMAT = "runbooks-seal/1"
 MANIFEST = "manifest.json"
@@ -76,7 +76,8 @@ def seal(run_dir: Path, key: str | None = None) -> Sealed:
     doc = {"format": FORMAT, "run": run_dir.name, "events": events, "last_hash": last, "files": files}
     manifest = run_dir / MANIFEST
     tmp = manifest.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with private_open(tmp) as fh:  # 0600, like every record file
+        fh.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     tmp.replace(manifest)
     if not key:
         return Sealed(manifest, None)
@@ -99,8 +100,8 @@ def sign(manifest: Path, key: str) -> str | None:
     if r.returncode != 0 or b"BEGIN SSH SIGNATURE" not in r.stdout:
         err = r.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"ssh-keygen -Y sign -f {key} failed: {err[-1] if err else f'exit {r.returncode}'}"
-    sig = manifest.parent / SIGNATURE
-    sig.write_bytes(r.stdout)
+    with private_open(manifest.parent / SIGNATURE) as fh:
+        fh.write(r.stdout.decode("ascii", "replace"))
     return None
 
 
