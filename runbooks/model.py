@@ -180,6 +180,7 @@ class RunResult:
     # Alert lifecycle of the run (runbooks/alerts/hook.py): {"resolved": [...],
     # "notifications": [...], "alerts": {...}}; merged into to_dict() when set.
     alerts: dict[str, Any] | None = None
+    simulated: bool = False  # the target is the built-in sandbox, not a real host
 
     def to_dict(self) -> dict[str, Any]:
         return {**self._dict(), **(self.alerts or {})}
@@ -192,6 +193,7 @@ class RunResult:
             "finished_at": self.finished_at,
             "verdict": self.verdict,
             "exit_code": self.exit_code,
+            "simulated": self.simulated,
             "message": self.message,
             "findings": [f.to_dict() for f in self.findings if f.status in ("alert", "skipped")],
             "checks": [f.to_dict() for f in self.findings],

@@ -195,7 +195,8 @@ class Runner:
         variables = base_vars(self.target, self.options, self.playbook)
         tr.emit(
             "run_started", playbook=self.task, playbook_file=self.playbook.source, target=self.target.name,
-            address=self.target.address, role=self.target.role, operator=getpass.getuser(),
+            address=self.target.address, role=self.target.role, simulated=self.target.simulated,
+            operator=getpass.getuser(),
             client_host=socket.gethostname(), argv=" ".join(self.options.argv) or self.task, version=__version__,
             commit=_runbooks_commit(), options={"dry_run": self.options.dry_run, "yes": self.options.yes,
                                                  "start_at": self.options.start_at,
@@ -221,12 +222,16 @@ class Runner:
                     transport=self.target.transport)
             tr.events[0]["host_key"] = self.conn.host_key_fingerprint  # for the md header
             self.out.run_started(self.task, self.target.name, self.conn.description,
-                                 self.conn.host_key_fingerprint, self.options.dry_run)
+                                 self.conn.host_key_fingerprint, self.options.dry_run, simulated=self.target.simulated)
+            not_run: list[str] = []  # dry-run: steps whose `when:` excludes them, said once
             try:
                 for i, step in enumerate(steps, 1):
                     res = self._run_step(step, i, len(steps), variables)
                     self.steps.append(res)
-                    self.out.step_finished(self.target.name, res)
+                    if self.options.dry_run and res.status == "skipped" and res.message.startswith("when:"):
+                        not_run.append(res.name)
+                    else:
+                        self.out.step_finished(self.target.name, res)
                     if self._cannot_run:
                         verdict, message = "error", "; ".join(self._cannot_run)
                         break
@@ -240,6 +245,9 @@ class Runner:
                 self._record_interrupt(exc)  # when it happened: before the always-steps it triggers
                 raise
             finally:
+                if not_run:
+                    self.out.line(f"  dry-run: not run: {', '.join(not_run)} (the plan above says what a real run "
+                                  "would do)", "dim", self.target.name)
                 try:
                     self._run_always(steps, variables, owned)
                 finally:
@@ -260,6 +268,11 @@ class Runner:
             self.out.error(self.redactor.text(message))
         if verdict == "ok":
             verdict, message = judge(self.findings, self.ran)
+        # a step may leave the host in a state the verdict must name (e.g. the worker STOPPED)
+        for facts in self.facts.values():
+            note = facts.get("verdict_note") if isinstance(facts, dict) else None
+            if note:
+                message = f"{message}; {note}" if message else str(note)
         exit_code = EXIT_FOR_VERDICT[verdict]
         for f in self.findings:
             tr.emit("finding", **f.to_dict())
@@ -288,6 +301,7 @@ class Runner:
             verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,
             transcript=str(tr.md_path), message=self.redactor.text(message), facts=self.facts, resume=resume,
             coverage=self.coverage,
+            simulated=self.target.simulated,
         )
 
     def _open_cast(self, tr: Transcript) -> CastWriter | None:
@@ -534,6 +548,7 @@ class Runner:
             mutates=cmd.mutates, stdout=res.stdout[-MAX_RECORDED_OUTPUT:], stderr=res.stderr[-MAX_RECORDED_OUTPUT:],
         )
         self.out.command_done(self.target.name, res.exit_code, res.duration_s, res.timed_out)
+        self.out.command_output(self.target.name, res)
         return res
 
     def _batch(self, step: Step, batch: Batch) -> tuple[Result, ...]:
@@ -583,6 +598,7 @@ class Runner:
                             dry_run=False, mutates=False, stdout=res.stdout[-MAX_RECORDED_OUTPUT:],
                             stderr=res.stderr[-MAX_RECORDED_OUTPUT:])
                         self.out.command_done(self.target.name, res.exit_code, res.duration_s, res.timed_out)
+                        self.out.command_output(self.target.name, res)
             except BaseException:
                 stop.set()  # every command still running is killed on the host
                 for fut in pending:

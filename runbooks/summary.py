@@ -1,0 +1,157 @@
+"""The summary block that ends every run: what an operator reads on the last screen.
+
+Pure text (console.py prints it, with styles): the verdict, each P0/P1 finding with its
+count against its threshold and its first evidence ids, the next action, the resume hint
+and the transcript path. Lines fit the terminal width; a finding id is never cut.
+Evidence reads as `key=value`, never as a Python repr.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Finding, RunResult
+
+SIMULATED = "SIMULATED HOST (the built-in sandbox, not production)"
+MAX_FINDINGS = 5  # more are counted ("+N more"): the block must stay on one screen
+_ID_KEYS = ("photo_id", "meal_id", "task_id", "event_id", "id", "ts", "time", "first_ts", "container")
+_LONG_KEYS = {"line", "lines", "traceback", "text", "body"}
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    style: str | None = None
+
+
+def value_text(v: Any) -> str:
+    """One evidence value as text: scalars as they are (quoted when they hold spaces),
+    lists and mappings as compact JSON; never a Python repr."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False) if (not v or any(ch.isspace() for ch in v) or '"' in v) else v
+    return json.dumps(v, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def kv(ev: dict[str, Any], keys: list[str] | None = None) -> str:
+    """`key=value key=value` for an evidence item (every key, or only `keys`)."""
+    items = ev.items() if keys is None else ((k, ev[k]) for k in keys if k in ev)
+    return " ".join(f"{k}={value_text(v)}" for k, v in items)
+
+
+def short_kv(ev: dict[str, Any]) -> str:
+    """The identifying part of an evidence item: its ids and log time, not the log text."""
+    keys = [k for k in _ID_KEYS if k in ev and ev[k] not in (None, "", [])]
+    keys += [k for k in ev if k.endswith("_id") and k not in keys]
+    if not keys:
+        keys = [k for k, v in ev.items() if k not in _LONG_KEYS and not isinstance(v, (list, dict))]
+    return kv(ev, keys) if keys else kv(ev)
+
+
+def fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+def evidence_line(f: Finding, width: int, indent: str = "      ") -> str | None:
+    """`indent` + the first evidence items that fit, then `+N more` (N counts the finding's
+    whole count, not only the evidence sample)."""
+    if not f.evidence:
+        return None
+    total = max(f.count, len(f.evidence))
+    shown: list[str] = []
+    for i, ev in enumerate(f.evidence):
+        item = short_kv(ev) if isinstance(ev, dict) else value_text(ev)
+        rest = total - (i + 1)
+        candidate = "; ".join([*shown, item]) + (f"  +{rest} more" if rest > 0 else "")
+        if shown and len(indent) + len(candidate) > width:
+            break
+        shown.append(item)
+    more = total - len(shown)
+    text = indent + "; ".join(shown)
+    tail = f"  +{more} more" if more > 0 else ""
+    return fit(text, width - len(tail)) + tail
+
+
+def finding_lines(f: Finding, width: int) -> list[Line]:
+    style = "bold red" if f.severity == "P0" else "yellow"
+    threshold = f"  (threshold {f.threshold})" if f.threshold else ""
+    head = f"  {f.severity} {f.id}"
+    # the id is never cut: what follows it is shortened first
+    rest = fit(f"  count={f.count}{threshold}", max(0, width - len(head))) if len(head) < width else ""
+    out = [Line(head + rest, style)]
+    ev = evidence_line(f, width)
+    if ev:
+        out.append(Line(ev))
+    return out
+
+
+def checks_ran_text(result: RunResult) -> str | None:
+    """The 'N/M checks ran' text, wherever the engine put it (attribute, facts or metrics)."""
+    for value in (getattr(result, "checks_ran", None), result.facts.get("checks_ran"),
+                  result.metrics.get("checks_ran")):
+        if value is None or value == "":
+            continue
+        if isinstance(value, dict):
+            value = value.get("text") or (f"{value.get('ran')}/{value.get('total')} checks ran"
+                                          if "ran" in value and "total" in value else kv(value))
+        return str(value)
+    return None
+
+
+def next_action(result: RunResult, alerts: list[Finding], resume: str | None) -> str:
+    for sev in ("P0", "P1", "P2"):
+        for f in alerts:
+            if f.severity == sev and f.action:
+                return f.action
+    if resume:
+        return f"fix the cause, then resume: {resume}"
+    return {"ok": "nothing to do", "aborted": "re-run when ready (nothing after the abort ran)",
+            "error": "fix the problem above, then re-run", "unknown": "the verdict is unknown: fix the failed check's "
+            "source and re-run"}.get(result.verdict, "read the transcript")
+
+
+def verdict_notes(result: RunResult) -> list[str]:
+    """What steps said the verdict must name (e.g. the rollback's WORKER STOPPED line)."""
+    return [str(f["verdict_note"]) for f in result.facts.values() if isinstance(f, dict) and f.get("verdict_note")]
+
+
+def verdict_line(result: RunResult) -> str:
+    where = f"on {result.target}" + (f"  ·  {SIMULATED}" if result.simulated else "")
+    return f"VERDICT {result.verdict.upper()} (exit {result.exit_code}) {where}"
+
+
+def block(result: RunResult, resume: str | None, width: int) -> list[Line]:
+    width = max(40, width)
+    alerts = [f for f in result.findings if f.status == "alert"]
+    ranked = sorted((f for f in alerts if f.severity in ("P0", "P1")), key=lambda f: (f.severity, f.id))
+    out = [Line(fit("── summary " + "─" * width, width), "dim"), Line(verdict_line(result), None)]
+    notes = verdict_notes(result)
+    message = result.message
+    for n in notes:  # shown whole on their own line below, not cut inside the message
+        message = message.replace(f"; {n}", "").replace(n, "")
+    if message:
+        out.append(Line(fit("  " + message.replace("\n", " "), width * 2)))
+    out.extend(Line(n, "bold red") for n in notes)
+    ran = checks_ran_text(result)
+    if ran:
+        out.append(Line(fit("  " + ran, width)))
+    for f in ranked[:MAX_FINDINGS]:
+        out.extend(finding_lines(f, width))
+    if len(ranked) > MAX_FINDINGS:
+        out.append(Line(f"  +{len(ranked) - MAX_FINDINGS} more P0/P1 findings (table above, transcript)"))
+    p2 = len(alerts) - len(ranked)
+    if p2:
+        out.append(Line(f"  and {p2} P2 finding(s) (table above)", "dim"))
+    out.append(Line(fit("Next: " + next_action(result, alerts, resume), width * 3), "bold"))
+    if resume:
+        out.append(Line(f"To resume: {resume}", "bold yellow"))
+    if result.transcript:
+        out.append(Line(f"Transcript: {result.transcript}", "dim"))
+    return out
