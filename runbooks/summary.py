@@ -9,12 +9,14 @@ Evidence reads as `key=value`, never as a Python repr.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
 from .model import Finding, RunResult
 
 SIMULATED = "SIMULATED HOST (the built-in sandbox, not production)"
+SIMULATED_SHORT = "SIMULATED HOST, not production"
 MAX_FINDINGS = 5  # more are counted ("+N more"): the block must stay on one screen
 _ID_KEYS = ("photo_id", "meal_id", "task_id", "event_id", "id", "ts", "time", "first_ts", "container")
 _LONG_KEYS = {"line", "lines", "traceback", "text", "body"}
@@ -53,6 +55,16 @@ def short_kv(ev: dict[str, Any]) -> str:
     if not keys:
         keys = [k for k, v in ev.items() if k not in _LONG_KEYS and not isinstance(v, (list, dict))]
     return kv(ev, keys) if keys else kv(ev)
+
+
+def wrap(text: str, width: int, indent: str, max_lines: int) -> list[str]:
+    """Wrapped at spaces (a word, e.g. a finding id, is never split), at most `max_lines`."""
+    lines = textwrap.wrap(text.replace("\n", " "), width=width - 1, initial_indent=indent,
+                          subsequent_indent=indent + "  ", break_long_words=False, break_on_hyphens=False)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = fit(lines[-1], width - 2) + " …" if len(lines[-1]) >= width - 2 else lines[-1] + " …"
+    return lines
 
 
 def fit(text: str, width: int) -> str:
@@ -105,13 +117,15 @@ def checks_ran_text(result: RunResult) -> str | None:
     return None
 
 
-def next_action(result: RunResult, alerts: list[Finding], resume: str | None) -> str:
+def next_action(result: RunResult, alerts: list[Finding], resume: str | None, notes: list[str]) -> str:
     for sev in ("P0", "P1", "P2"):
         for f in alerts:
             if f.severity == sev and f.action:
                 return f.action
+    if notes:
+        return "the host is left as the line above says: act on it" + (", or resume (below)" if resume else "")
     if resume:
-        return f"fix the cause, then resume: {resume}"
+        return "fix the cause, then resume (below)" if result.verdict == "failed" else "resume when ready (below)"
     return {"ok": "nothing to do", "aborted": "re-run when ready (nothing after the abort ran)",
             "error": "fix the problem above, then re-run", "unknown": "the verdict is unknown: fix the failed check's "
             "source and re-run"}.get(result.verdict, "read the transcript")
@@ -123,7 +137,7 @@ def verdict_notes(result: RunResult) -> list[str]:
 
 
 def verdict_line(result: RunResult) -> str:
-    where = f"on {result.target}" + (f"  ·  {SIMULATED}" if result.simulated else "")
+    where = f"on {result.target}" + (f"  ·  {SIMULATED_SHORT}" if result.simulated else "")
     return f"VERDICT {result.verdict.upper()} (exit {result.exit_code}) {where}"
 
 
@@ -131,13 +145,13 @@ def block(result: RunResult, resume: str | None, width: int) -> list[Line]:
     width = max(40, width)
     alerts = [f for f in result.findings if f.status == "alert"]
     ranked = sorted((f for f in alerts if f.severity in ("P0", "P1")), key=lambda f: (f.severity, f.id))
-    out = [Line(fit("── summary " + "─" * width, width), "dim"), Line(verdict_line(result), None)]
+    out = [Line("── summary " + "─" * (width - 12), "dim"), Line(verdict_line(result), None)]
     notes = verdict_notes(result)
     message = result.message
     for n in notes:  # shown whole on their own line below, not cut inside the message
         message = message.replace(f"; {n}", "").replace(n, "")
     if message:
-        out.append(Line(fit("  " + message.replace("\n", " "), width * 2)))
+        out.extend(Line(t) for t in wrap(message, width, "  ", 2))
     out.extend(Line(n, "bold red") for n in notes)
     ran = checks_ran_text(result)
     if ran:
@@ -149,7 +163,7 @@ def block(result: RunResult, resume: str | None, width: int) -> list[Line]:
     p2 = len(alerts) - len(ranked)
     if p2:
         out.append(Line(f"  and {p2} P2 finding(s) (table above)", "dim"))
-    out.append(Line(fit("Next: " + next_action(result, alerts, resume), width * 3), "bold"))
+    out.extend(Line(t, "bold") for t in wrap("Next: " + next_action(result, alerts, resume, notes), width, "", 3))
     if resume:
         out.append(Line(f"To resume: {resume}", "bold yellow"))
     if result.transcript:

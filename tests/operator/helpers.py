@@ -44,6 +44,11 @@ def screen_rows(text: str, cols: int = 80) -> list[str]:
     return rows
 
 
+def logical_lines(text: str) -> list[str]:
+    """The output's lines as printed (ANSI stripped, not wrapped)."""
+    return ANSI.sub("", text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def finish(child: pexpect.spawn) -> tuple[int, str]:
     """Wait for the end: (exit status, the whole terminal output)."""
     child.expect(pexpect.EOF)
