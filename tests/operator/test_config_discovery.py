@@ -104,3 +104,12 @@ def test_without_a_terminal_evidence_is_key_value(sandbox, tmp_path: Path) -> No
     assert p.returncode == 2
     ev = [ln for ln in p.stdout.splitlines() if ln.strip().startswith("evidence: ")]
     assert ev and all("{" not in ln for ln in ev) and any("photo_id=" in ln for ln in ev), p.stdout
+
+
+def test_report_and_watch_on_the_sandbox_say_simulated_host(sandbox, tmp_path: Path) -> None:
+    p = _run(["report", "--json"], _env(tmp_path), tmp_path)
+    assert json.loads(p.stdout)["simulated"] is True
+    line = [ln for ln in p.stderr.splitlines() if ln.startswith("REPORT ")]
+    assert line and "SIMULATED HOST" in line[0], p.stderr[-2000:]
+    w = _run(["monitor.watch", "--duration", "1", "--tail", "1"], _env(tmp_path), tmp_path)
+    assert "SIMULATED HOST" in w.stdout, w.stdout[-2000:] + w.stderr[-2000:]
