@@ -102,6 +102,10 @@ class Note:
 
     text: str
     level: Literal["info", "warn", "error"] = "info"
+    # True: the run's verdict must say this too (e.g. "WORKER STOPPED ..."), recorded as soon
+    # as it is said, so a Ctrl-C that follows cannot lose it; a step's later verdict note
+    # replaces its earlier one
+    verdict: bool = False
 
 
 @dataclass
@@ -181,6 +185,7 @@ class RunResult:
     # "notifications": [...], "alerts": {...}}; merged into to_dict() when set.
     alerts: dict[str, Any] | None = None
     simulated: bool = False  # the target is the built-in sandbox, not a real host
+    verdict_notes: list[str] = field(default_factory=list)  # what steps said the verdict must name
 
     def to_dict(self) -> dict[str, Any]:
         return {**self._dict(), **(self.alerts or {})}

@@ -172,6 +172,7 @@ class Runner:
         self.remote_commands = 0
         self.coverage: dict[str, dict[str, Any]] = {}
         self.ran = ""  # "7/7 P0 checks ran ..." from the step that evaluated the checks
+        self.verdict_notes: dict[str, str] = {}  # step -> what the verdict must say
         self._armed = False  # a Confirm was granted for the current step
         self._cannot_run: list[str] = []
         self.cast: CastWriter | None = None  # transcript.cast, fed by the console
@@ -269,10 +270,8 @@ class Runner:
         if verdict == "ok":
             verdict, message = judge(self.findings, self.ran)
         # a step may leave the host in a state the verdict must name (e.g. the worker STOPPED)
-        for facts in self.facts.values():
-            note = facts.get("verdict_note") if isinstance(facts, dict) else None
-            if note:
-                message = f"{message}; {note}" if message else str(note)
+        for note in self.verdict_notes.values():
+            message = f"{message}; {note}" if message else note
         exit_code = EXIT_FOR_VERDICT[verdict]
         for f in self.findings:
             tr.emit("finding", **f.to_dict())
@@ -301,7 +300,7 @@ class Runner:
             verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,
             transcript=str(tr.md_path), message=self.redactor.text(message), facts=self.facts, resume=resume,
             coverage=self.coverage,
-            simulated=self.target.simulated,
+            simulated=self.target.simulated, verdict_notes=list(self.verdict_notes.values()),
         )
 
     def _open_cast(self, tr: Transcript) -> CastWriter | None:
@@ -504,7 +503,10 @@ class Runner:
             return self._prompt(step, request)
         if isinstance(request, Note):
             assert self.transcript is not None
-            self.transcript.emit("note", step=step.name, text=request.text, level=request.level)
+            self.transcript.emit("note", step=step.name, text=request.text, level=request.level,
+                                 **({"verdict": True} if request.verdict else {}))
+            if request.verdict:
+                self.verdict_notes[step.name] = self.redactor.text(request.text)
             self.out.note(self.target.name, self.redactor.text(request.text), request.level)
             return None
         raise TypeError(f"step {step.name} yielded {type(request).__name__}, not a request")

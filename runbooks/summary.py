@@ -133,7 +133,7 @@ def next_action(result: RunResult, alerts: list[Finding], resume: str | None, no
 
 def verdict_notes(result: RunResult) -> list[str]:
     """What steps said the verdict must name (e.g. the rollback's WORKER STOPPED line)."""
-    return [str(f["verdict_note"]) for f in result.facts.values() if isinstance(f, dict) and f.get("verdict_note")]
+    return list(result.verdict_notes)
 
 
 def verdict_line(result: RunResult) -> str:

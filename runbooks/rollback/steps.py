@@ -448,7 +448,7 @@ def worker_guard(step: Step, ctx: StepContext) -> StepGen:
                            facts={"worker_state": state})
     start = cmds.start_worker(v)
     note = worker_stopped_note(v, start.display())
-    yield Note(note, "error")
+    yield Note(note, "error", verdict=True)  # said first: a Ctrl-C at the offer cannot lose it
     if v.get("offer_restart"):
         answer = yield Prompt(f"Start the worker {v['worker']} again now, on the code it was built from? [y/N]",
                               abort_on=())
@@ -457,12 +457,14 @@ def worker_guard(step: Step, ctx: StepContext) -> StepGen:
             st = yield cmds.worker_state(v)
             state = cmds.parse_states(st.stdout).get(v["worker"]) or state
             if res.ok and state.get("running"):
-                yield Note(f"worker {v['worker']} started again at the operator's request")
+                yield Note(f"worker {v['worker']} was stopped by this rollback and started again at the operator's "
+                           "request, on the code it was built from", "warn", verdict=True)
                 return StepOutcome(status="ok", message="worker started again at the operator's request",
                                    facts={"worker_state": state, "restarted": True})
-            note = f"{note} (the start just tried failed: exit {res.exit_code}: {_tail(res, 200)})"
+            yield Note(f"{note} (the start just tried failed: exit {res.exit_code}: {_tail(res, 200)})", "error",
+                       verdict=True)
     return StepOutcome(status="ok", message=f"worker {state['status']}: left stopped",
-                       facts={"worker_state": state, "verdict_note": note, "restart": start.display()})
+                       facts={"worker_state": state, "restart": start.display()})
 
 
 @step_kind("rollback.host_state", _validate_none)

@@ -95,7 +95,8 @@ def test_accepting_the_offer_starts_the_worker_again(host: Host) -> None:
     code, out = finish(child)
     assert code == 4
     assert _worker(host) == "running"
-    assert "WORKER STOPPED" not in "\n".join(screen_rows(out, 100)[-12:])
+    summary = "\n".join(logical_lines(out)).split("── summary")[-1]
+    assert "WORKER STOPPED" not in summary and "started again at the operator's request" in summary
     starts = [c for c in host.calls() if c["argv"][1:3] == ["compose", "start"]]
     assert len(starts) == 1
 
@@ -122,3 +123,22 @@ def test_conflict_lines_keep_gits_wording() -> None:
            "error: could not revert 1234567... feat\n")
     assert conflict_lines(out) == ["CONFLICT (content): Merge conflict in backend/apps/ai/tasks.py"]
     assert conflict_lines("error: something else\n") == []
+
+
+def test_ctrl_c_at_the_offer_still_names_the_stopped_worker(host: Host) -> None:
+    sha = host.sha_of(FEATURE)
+    child = _rollback(host, "--commit", sha)
+    child.expect(r"Proceed\? \[y/N\]")
+    child.sendline("y")
+    child.expect(r"Proceed\? \[y/N\]")
+    child.sendintr()  # Ctrl-C at the git-revert question
+    child.expect(r"Start the worker \S+ again now.*\[y/N\]")
+    child.sendintr()  # and at the offer
+    code, out = finish(child)
+    assert code == 4
+    summary = "\n".join(logical_lines(out)).split("── summary")[-1]
+    assert f"WORKER STOPPED: {host.target['containers']['worker']}" in summary
+    assert "docker compose start celery-worker" in summary
+    assert _worker(host) != "running" and not host.lock_dir.exists()
+    fin = [e for e in host.events() if e["type"] == "run_finished"][0]
+    assert "WORKER STOPPED" in fin["message"]
