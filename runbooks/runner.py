@@ -273,6 +273,8 @@ class Runner:
         for note in self.verdict_notes.values():
             message = f"{message}; {note}" if message else note
         exit_code = EXIT_FOR_VERDICT[verdict]
+        if resume:  # the operator's own command line: a secret passed in a flag is masked here too
+            resume = self.redactor.text(resume)
         for f in self.findings:
             tr.emit("finding", **f.to_dict())
         finished = utcnow()
