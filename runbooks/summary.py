@@ -93,10 +93,11 @@ def evidence_line(f: Finding, width: int, indent: str = "      ") -> str | None:
 
 def finding_lines(f: Finding, width: int) -> list[Line]:
     style = "bold red" if f.severity == "P0" else "yellow"
-    threshold = f"  (threshold {f.threshold})" if f.threshold else ""
+    value = f"  {f.reason}" if f.reason else ""  # the measured value, when the rule states it
+    threshold = f"{' vs' if value else ''}  (threshold {f.threshold})" if f.threshold else ""
     head = f"  {f.severity} {f.id}"
     # the id is never cut: what follows it is shortened first
-    rest = fit(f"  count={f.count}{threshold}", max(0, width - len(head))) if len(head) < width else ""
+    rest = fit(f"  count={f.count}{value}{threshold}", max(0, width - len(head))) if len(head) < width else ""
     out = [Line(head + rest, style)]
     ev = evidence_line(f, width)
     if ev:
