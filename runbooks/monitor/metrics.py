@@ -14,9 +14,10 @@ import re
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import Finding
+from ..model import Finding, RunResult
 
 PREFIX = "runbooks_"
 # Every value is a gauge (a count or ratio over the run's window, or a state now), so by
@@ -126,14 +127,38 @@ def _fmt(v: float | int) -> str:
     return repr(float(v))
 
 
-def render(target: str, metrics: Mapping[str, float | int | None], findings: Iterable[Finding] = (),
-           now: float | None = None, verdict: str | None = None, exit_code: int | None = None,
-           duration_s: float | None = None) -> str:
-    """The exposition text (one family per metric, families sorted, HELP and TYPE first)."""
-    families: dict[str, list[tuple[dict[str, str], float | int]]] = {}
-    helps: dict[str, str] = {}
-    t = escape_label(target)
-    for key, value in metrics.items():
+@dataclass
+class RunMetrics:
+    """One target's run, as --metrics-out writes it."""
+
+    target: str
+    metrics: Mapping[str, float | int | None]
+    findings: Iterable[Finding] = ()
+    verdict: str | None = None
+    exit_code: int | None = None
+    duration_s: float | None = None
+    now: float | None = None
+
+
+def run_metrics(result: RunResult, target: str | None = None) -> RunMetrics:
+    """A finished run's metrics, findings, verdict, exit code and duration."""
+    from datetime import datetime
+
+    try:
+        took: float | None = (datetime.fromisoformat(result.finished_at.replace("Z", "+00:00"))
+                              - datetime.fromisoformat(result.started_at.replace("Z", "+00:00"))).total_seconds()
+    except ValueError:
+        took = None
+    return RunMetrics(target or result.target, result.metrics, list(result.findings), result.verdict,
+                      result.exit_code, took)
+
+
+Families = dict[str, list[tuple[dict[str, str], float | int]]]
+
+
+def _add_run(run: RunMetrics, families: Families, helps: dict[str, str]) -> None:
+    t = escape_label(run.target)
+    for key, value in run.metrics.items():
         if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
             continue
         base, _, suffix = key.partition(".")
@@ -146,12 +171,12 @@ def render(target: str, metrics: Mapping[str, float | int | None], findings: Ite
         fam = metric_name(exposition_name(name))
         families.setdefault(fam, []).append((labels, value))
         helps[fam] = help_text(name)
-    fl = list(findings)
+    fl = list(run.findings)
     if fl:
         fam = metric_name("finding_active")
         helps[fam] = "1 if the finding alerted in the last run, else 0 (by finding id and severity)"
         fam_c = metric_name("finding_count")
-        helps[fam_c] = "Count the finding reported in the last run"
+        helps[fam_c] = "How many items the finding counted in the last run (by finding id and severity)"
         for f in fl:
             if f.status in ("skipped", "no_baseline"):
                 continue
@@ -160,21 +185,32 @@ def render(target: str, metrics: Mapping[str, float | int | None], findings: Ite
             families.setdefault(fam_c, []).append((labels, int(f.count)))
     fam = metric_name("last_run_timestamp_seconds")
     helps[fam] = "Unix time the monitor run finished"
-    families[fam] = [({"target": t}, round(time.time() if now is None else now, 3))]
-    if verdict is not None:
+    families.setdefault(fam, []).append(({"target": t}, round(time.time() if run.now is None else run.now, 3)))
+    if run.verdict is not None:
         fam = metric_name("last_run_verdict")
         helps[fam] = ("1 for the verdict of the last monitor run, 0 for the others (ok, warn, p0, failed, unknown, "
                       "error, aborted)")
-        names = VERDICTS if verdict in VERDICTS else (*VERDICTS, verdict)
-        families[fam] = [({"target": t, "verdict": escape_label(v)}, 1 if v == verdict else 0) for v in names]
-    if exit_code is not None:
+        names = VERDICTS if run.verdict in VERDICTS else (*VERDICTS, run.verdict)
+        families.setdefault(fam, []).extend(({"target": t, "verdict": escape_label(v)}, 1 if v == run.verdict else 0)
+                                            for v in names)
+    if run.exit_code is not None:
         fam = metric_name("last_run_exit_code")
-        helps[fam] = "Exit code of the last monitor run: 0 ok, 1 warnings, 2 P0 or failed step, 3 could not run or unknown, 4 aborted"
-        families[fam] = [({"target": t}, int(exit_code))]
-    if duration_s is not None:
+        helps[fam] = ("Exit code of the last monitor run: 0 ok, 1 warnings, 2 P0 or failed step, 3 could not run or "
+                      "unknown, 4 aborted")
+        families.setdefault(fam, []).append(({"target": t}, int(run.exit_code)))
+    if run.duration_s is not None:
         fam = metric_name("last_run_duration_seconds")
         helps[fam] = "Wall-clock seconds the last monitor run took"
-        families[fam] = [({"target": t}, round(float(duration_s), 3))]
+        families.setdefault(fam, []).append(({"target": t}, round(float(run.duration_s), 3)))
+
+
+def render_runs(runs: Iterable[RunMetrics]) -> str:
+    """The exposition text for one or more targets' runs: one family per metric (each
+    target a labelled series in it), families sorted, HELP and TYPE first."""
+    families: Families = {}
+    helps: dict[str, str] = {}
+    for run in runs:
+        _add_run(run, families, helps)
     out: list[str] = []
     for fam in sorted(families):
         out.append(f"# HELP {fam} {helps[fam]}")
@@ -185,13 +221,24 @@ def render(target: str, metrics: Mapping[str, float | int | None], findings: Ite
     return "\n".join(out) + "\n"
 
 
+def render(target: str, metrics: Mapping[str, float | int | None], findings: Iterable[Finding] = (),
+           now: float | None = None, verdict: str | None = None, exit_code: int | None = None,
+           duration_s: float | None = None) -> str:
+    """One target's run as exposition text."""
+    return render_runs([RunMetrics(target, metrics, findings, verdict, exit_code, duration_s, now)])
+
+
 def write_metrics(path: str | os.PathLike[str], target: str, metrics: Mapping[str, float | int | None],
                   findings: Iterable[Finding] = (), verdict: str | None = None, exit_code: int | None = None,
                   duration_s: float | None = None) -> Path:
+    return write_runs(path, [RunMetrics(target, metrics, findings, verdict, exit_code, duration_s)])
+
+
+def write_runs(path: str | os.PathLike[str], runs: Iterable[RunMetrics]) -> Path:
     """Write atomically (temp file in the same directory + rename)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    text = render(target, metrics, findings, verdict=verdict, exit_code=exit_code, duration_s=duration_s)
+    text = render_runs(runs)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

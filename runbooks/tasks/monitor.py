@@ -36,21 +36,17 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
         Out(json_mode=json).error(exc.message)
         return exc.exit_code
 
+    runs: list = []  # every target's run: one exposition file for all of them (fan-out)
+
     def after(result, tgt, out) -> None:
         _alerts(result, tgt, out, transcript_dir, channels)
         if metrics_out:
-            from datetime import datetime
+            from ..monitor.metrics import run_metrics, write_runs
 
-            from ..monitor.metrics import write_metrics
-
-            try:
-                took = (datetime.fromisoformat(result.finished_at.replace("Z", "+00:00"))
-                        - datetime.fromisoformat(result.started_at.replace("Z", "+00:00"))).total_seconds()
-            except ValueError:
-                took = None
-            write_metrics(metrics_out, tgt.name, result.metrics, result.findings, verdict=result.verdict,
-                          exit_code=result.exit_code, duration_s=took)
-            out.line(f"Metrics: {metrics_out}", "dim")
+            runs.append(run_metrics(result, tgt.name))
+            write_runs(metrics_out, runs)
+            if len(runs) == 1:
+                out.line(f"Metrics: {metrics_out}", "dim")
 
     return run_task(TaskSpec(task=task_name, playbook="monitor", target=target, json=json,
                              transcript_dir=transcript_dir, vars=variables, after=after, verbose=verbose))

@@ -80,3 +80,18 @@ def test_names_follow_prometheus_conventions() -> None:
     assert _value(fams, "runbooks_meals_processing_now") == 1 and _value(fams, "runbooks_meals_processing") == 2
     assert fams["runbooks_photos_pending"].documentation == "Photos created in the window with status PENDING"
     assert _value(fams, "runbooks_last_run_verdict", verdict="unknown") == 1
+
+
+def test_fan_out_writes_every_targets_series_in_one_valid_file(sandbox, tmp_path: Path) -> None:
+    from tests.helpers import write_config
+
+    cfg = write_config(tmp_path / "runbooks.yaml", {"box": sandbox.target()})
+    out = tmp_path / "m.prom"
+    p = subprocess.run([*program("inv"), "monitor.p0", "--target", "box,sandbox", "--metrics-out", str(out)],
+                       env=inv_env(cfg, tmp_path / "tr"), cwd=str(tmp_path), capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr[-2000:]
+    text = out.read_text()
+    fams = _families(text)  # one HELP/TYPE per family, or the parser would refuse it
+    assert text.count("# TYPE runbooks_last_run_exit_code gauge") == 1
+    assert {s.labels["target"] for s in fams["runbooks_last_run_exit_code"].samples} == {"box", "sandbox"}
+    assert _value(fams, "runbooks_last_run_verdict", target="box", verdict="ok") == 1
