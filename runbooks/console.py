@@ -21,7 +21,7 @@ from .summary import SIMULATED, block, kv
 _STATUS_STYLE = {"ok": "green", "failed": "bold red", "timeout": "bold red", "skipped": "dim",
                  "aborted": "yellow", "alert": "bold red", "no_baseline": "dim", "warn": "yellow"}
 _VERDICT_STYLE = {"ok": "bold green", "warn": "bold yellow", "p0": "bold white on red",
-                  "failed": "bold red", "error": "bold red", "aborted": "bold yellow"}
+                  "failed": "bold red", "error": "bold red", "aborted": "bold yellow", "unknown": "bold magenta"}
 _SEV_STYLE = {"P0": "bold red", "P1": "yellow", "P2": "cyan"}
 
 

@@ -9,6 +9,7 @@ Evidence reads as `key=value`, never as a Python repr.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,8 @@ from .model import Finding, RunResult
 
 SIMULATED = "SIMULATED HOST (the built-in sandbox, not production)"
 SIMULATED_SHORT = "SIMULATED HOST, not production"
-MAX_FINDINGS = 5  # more are counted ("+N more"): the block must stay on one screen
+MAX_FINDINGS = 6  # more are counted ("+N more"): the block must stay on one screen
+SCREEN_ROWS = 23  # an 80x24 terminal, less the row of the shell prompt after the run
 _ID_KEYS = ("photo_id", "meal_id", "task_id", "event_id", "id", "ts", "time", "first_ts", "container")
 _LONG_KEYS = {"line", "lines", "traceback", "text", "body"}
 
@@ -118,6 +120,17 @@ def checks_ran_text(result: RunResult) -> str | None:
     return None
 
 
+_RAN = re.compile(r"(?:^|; )(\d+/\d+ [^;:]*checks ran.*)$", re.S)
+
+
+def split_ran(message: str) -> tuple[str, str | None]:
+    """The verdict message without its "N/M checks ran ..." part, and that part."""
+    m = _RAN.search(message or "")
+    if not m:
+        return message, None
+    return message[: m.start()].rstrip("; "), m.group(1)
+
+
 def next_action(result: RunResult, alerts: list[Finding], resume: str | None, notes: list[str]) -> str:
     for sev in ("P0", "P1", "P2"):
         for f in alerts:
@@ -142,31 +155,49 @@ def verdict_line(result: RunResult) -> str:
     return f"VERDICT {result.verdict.upper()} (exit {result.exit_code}) {where}"
 
 
-def block(result: RunResult, resume: str | None, width: int) -> list[Line]:
+def rows(lines: list[Line], width: int) -> int:
+    """Terminal rows these lines take at `width` columns."""
+    return sum(max(1, -(-len(ln.text) // width)) for ln in lines)
+
+
+def block(result: RunResult, resume: str | None, width: int, screen: int = SCREEN_ROWS) -> list[Line]:
+    """The block, at most `screen` rows at `width` columns when it can be: the findings
+    shown are as many as fit (the rest counted), the verdict and what it rests on always."""
     width = max(40, width)
     alerts = [f for f in result.findings if f.status == "alert"]
     ranked = sorted((f for f in alerts if f.severity in ("P0", "P1")), key=lambda f: (f.severity, f.id))
-    out = [Line("── summary " + "─" * (width - 12), "dim"), Line(verdict_line(result), None)]
+    head = [Line("── summary " + "─" * (width - 12), "dim"), Line(verdict_line(result), None)]
     notes = verdict_notes(result)
     message = result.message
     for n in notes:  # shown whole on their own line below, not cut inside the message
         message = message.replace(f"; {n}", "").replace(n, "")
+    message, ran = split_ran(message)
     if message:
-        out.extend(Line(t) for t in wrap(message, width, "  ", 2))
-    out.extend(Line(n, "bold red") for n in notes)
-    ran = checks_ran_text(result)
-    if ran:
-        out.append(Line(fit("  " + ran, width)))
-    for f in ranked[:MAX_FINDINGS]:
-        out.extend(finding_lines(f, width))
-    if len(ranked) > MAX_FINDINGS:
-        out.append(Line(f"  +{len(ranked) - MAX_FINDINGS} more P0/P1 findings (table above, transcript)"))
+        head.extend(Line(t) for t in wrap(message, width, "  ", 2))
+    head.extend(Line(n, "bold red") for n in notes)
+    ran = ran or checks_ran_text(result)
+    if ran:  # how much the verdict rests on: its own lines, never cut short by the findings list
+        head.extend(Line(t) for t in wrap(ran, width, "  ", 3))
+    tail: list[Line] = []
     p2 = len(alerts) - len(ranked)
     if p2:
-        out.append(Line(f"  and {p2} P2 finding(s) (table above)", "dim"))
-    out.extend(Line(t, "bold") for t in wrap("Next: " + next_action(result, alerts, resume, notes), width, "", 3))
+        tail.append(Line(f"  and {p2} P2 finding(s) (table above)", "dim"))
+    tail.extend(Line(t, "bold") for t in wrap("Next: " + next_action(result, alerts, resume, notes), width, "", 3))
     if resume:
-        out.append(Line(f"To resume: {resume}", "bold yellow"))
+        tail.append(Line(f"To resume: {resume}", "bold yellow"))
     if result.transcript:
-        out.append(Line(f"Transcript: {result.transcript}", "dim"))
-    return out
+        tail.append(Line(f"Transcript: {result.transcript}", "dim"))
+    budget = screen - rows(head, width) - rows(tail, width)
+    shown: list[Line] = []
+    for i, f in enumerate(ranked[:MAX_FINDINGS]):
+        lines = finding_lines(f, width)
+        more = 1 if i + 1 < len(ranked) else 0  # room for the "+N more" line
+        if i and rows(shown, width) + rows(lines, width) + more > budget:
+            break
+        shown.extend(lines)
+        count = i + 1
+    else:
+        count = min(len(ranked), MAX_FINDINGS)
+    if ranked and len(ranked) > count:
+        shown.append(Line(f"  +{len(ranked) - count} more P0/P1 findings (table above, transcript)"))
+    return head + shown + tail

@@ -25,6 +25,8 @@ def program(name: str) -> list[str]:
 
 def spawn(argv: list[str], env: dict[str, str], cwd: Path | str = ROOT, cols: int = 80, rows: int = 24,
           timeout: float = 120) -> pexpect.spawn:
+    # the terminal says its size, as a real one does (the suite exports COLUMNS for pipes)
+    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
     child = pexpect.spawn(argv[0], argv[1:], env=env, cwd=str(cwd), encoding="utf-8", timeout=timeout,
                           dimensions=(rows, cols))
     child.logfile_read = io.StringIO()  # everything the terminal showed

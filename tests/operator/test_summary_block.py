@@ -32,7 +32,8 @@ def test_after_a_p0_the_summary_block_is_within_the_last_24_rows_at_80_columns(s
     assert "SIMULATED HOST" in screen
     for fid in ("cancelled_photo_with_results", "stuck_photos", "stuck_meals", "finalization_exception"):
         assert re.search(rf"^  P0 {fid}  count=\d+", screen, re.M), (fid, screen)  # whole id, its count
-    assert re.search(r"^  P1 failed_ratio_high  count=", screen, re.M), screen
+    assert re.search(r"^  P1 [a-z_]+  count=", screen, re.M), screen  # P1s after the P0s
+    assert re.search(r"^  \+\d+ more P0/P1 findings", screen, re.M) or "failed_ratio_high  count=" in screen
     assert "threshold" in screen
     assert re.search(r"^      photo_id=\d+ meal_id=\d+", screen, re.M), screen  # first evidence ids
     assert re.search(r"^      ts=20\d\d-\S+ container=eatfit24-", screen, re.M), screen  # log time
@@ -105,3 +106,20 @@ def test_checks_ran_and_the_message_are_printed_generically() -> None:
     assert "SIMULATED" not in text
     r.simulated = True
     assert "SIMULATED HOST" in block(r, None, 80)[1].text
+
+
+def test_the_block_fits_one_screen_however_many_findings() -> None:
+    from runbooks.summary import rows
+
+    fs = [_finding(f"finding_number_{i:02d}_with_a_long_id", 10 + i,
+                   [{"photo_id": j, "meal_id": 100 + j} for j in range(10)]) for i in range(12)]
+    msg = "12 finding(s): " + ", ".join(f.id for f in fs) + "; 9/12 P0 checks ran: db failed: timeout after 180 s"
+    r = RunResult("monitor.all", "prod", "a", "b", "p0", 2, findings=fs, message=msg, transcript="t/" * 30 + "x.md",
+                  resume="inv -r /srv/ops rollback --commit abcdef1 --yes --start-at rebuild",
+                  verdict_notes=["WORKER STOPPED: eatfit24-celery-worker-1 on prod; start it: cd /opt/x && docker compose start w"])
+    lines = block(r, r.resume, 80)
+    assert rows(lines, 80) <= 23
+    text = "\n".join(ln.text for ln in lines)
+    assert "9/12 P0 checks ran: db failed" in text and "WORKER STOPPED" in text and "To resume:" in text
+    shown = [ln for ln in lines if ln.text.startswith("  P0 ")]
+    assert shown and f"+{12 - len(shown)} more P0/P1 findings" in text
