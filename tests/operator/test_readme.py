@@ -1,4 +1,4 @@
-"""Every command in the README runs as shown: the fenced `sh` blocks are extracted and run,
+"""Every command in the README runs as shown: the fenced `sh`/`bash` blocks are extracted and run,
 in order, in a fresh directory against the built-in sandbox (and the sandbox behind a real
 sshd). A block is not run only when the line before its fence says why:
 `<!-- readme-test: skip (...) -->` (an example for a real prod target) or
@@ -20,7 +20,7 @@ from tests.fixtures.sshd import require_sshd
 from tests.helpers import ROOT
 from tests.operator.helpers import BIN
 
-FENCE = re.compile(r"^```sh\n(.*?)^```", re.M | re.S)
+FENCE = re.compile(r"^```(?:sh|bash)\n(.*?)^```", re.M | re.S)
 MARKER = re.compile(r"<!-- readme-test: (skip|install) \((.+?)\) -->\s*$")
 INSTALL = re.compile(r"^python3 -m venv \.venv && \. \.venv/bin/activate && python -m pip install -e (\S+) && (.+)$")
 
