@@ -166,14 +166,15 @@ def block(result: RunResult, resume: str | None, width: int, screen: int = SCREE
     width = max(40, width)
     alerts = [f for f in result.findings if f.status == "alert"]
     ranked = sorted((f for f in alerts if f.severity in ("P0", "P1")), key=lambda f: (f.severity, f.id))
-    head = [Line("── summary " + "─" * (width - 12), "dim"), Line(verdict_line(result), None)]
     notes = verdict_notes(result)
     message = result.message
     for n in notes:  # shown whole on their own line below, not cut inside the message
         message = message.replace(f"; {n}", "").replace(n, "")
     message, ran = split_ran(message)
-    if message:
-        head.extend(Line(t) for t in wrap(message, width, "  ", 2))
+    # one line, as scripts and people grep it: the verdict and what it says (the findings
+    # are listed whole below, so an id the terminal wraps here is never lost)
+    head = [Line("── summary " + "─" * (width - 12), "dim"),
+            Line(verdict_line(result) + (f": {message}" if message else ""), None)]
     head.extend(Line(n, "bold red") for n in notes)
     ran = ran or checks_ran_text(result)
     if ran:  # how much the verdict rests on: its own lines, never cut short by the findings list
@@ -182,7 +183,8 @@ def block(result: RunResult, resume: str | None, width: int, screen: int = SCREE
     p2 = len(alerts) - len(ranked)
     if p2:
         tail.append(Line(f"  and {p2} P2 finding(s) (table above)", "dim"))
-    tail.extend(Line(t, "bold") for t in wrap("Next: " + next_action(result, alerts, resume, notes), width, "", 3))
+    if result.verdict != "ok" or notes or resume:  # an OK run has nothing to do next
+        tail.extend(Line(t, "bold") for t in wrap("Next: " + next_action(result, alerts, resume, notes), width, "", 3))
     if resume:
         tail.append(Line(f"To resume: {resume}", "bold yellow"))
     if result.transcript:

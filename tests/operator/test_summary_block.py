@@ -32,8 +32,8 @@ def test_after_a_p0_the_summary_block_is_within_the_last_24_rows_at_80_columns(s
     assert "SIMULATED HOST" in screen
     for fid in ("cancelled_photo_with_results", "stuck_photos", "stuck_meals", "finalization_exception"):
         assert re.search(rf"^  P0 {fid}  count=\d+", screen, re.M), (fid, screen)  # whole id, its count
-    assert re.search(r"^  P1 [a-z_]+  count=", screen, re.M), screen  # P1s after the P0s
-    assert re.search(r"^  \+\d+ more P0/P1 findings", screen, re.M) or "failed_ratio_high  count=" in screen
+    # the P1s come after the P0s: listed when they fit, else counted
+    assert re.search(r"^  P1 [a-z_]+  count=", screen, re.M) or re.search(r"^  \+\d+ more P0/P1 findings", screen, re.M)
     assert "threshold" in screen
     assert re.search(r"^      photo_id=\d+ meal_id=\d+", screen, re.M), screen  # first evidence ids
     assert re.search(r"^      ts=20\d\d-\S+ container=eatfit24-", screen, re.M), screen  # log time
@@ -49,7 +49,7 @@ def test_a_healthy_run_ends_with_the_ok_verdict_on_the_last_screen(sandbox, tmp_
     code, out = finish(child)
     assert code == 0, out[-3000:]
     last = "\n".join(screen_rows(out, 80)[-8:])
-    assert "VERDICT OK (exit 0) on sandbox" in last and "Next: nothing to do" in last
+    assert "VERDICT OK (exit 0) on sandbox" in last and "Transcript: " in last
     assert " P0 " not in last
 
 
