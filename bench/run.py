@@ -8,7 +8,8 @@ and measures, interleaved A/B in this one invocation (medians):
   4. fan-out: `monitor.p0` on 1 vs N targets (N separate sshds, one sandbox);
   5. a 1,000,000-line worker log: time, local peak RSS, bytes on the wire (with/without --tail);
   6. start-up: `inv --list`, `runbooks --help`.
-Writes bench/results.md (full run) or <out>/results.md (--quick), and <out>/results.json.
+Writes <out>/results.md and <out>/results.json. The committed bench/results.md changes only
+when asked: `--results bench/results.md`.
 """
 
 from __future__ import annotations
@@ -56,12 +57,18 @@ def med(samples: list[dict[str, Any]], key: str = "wall_s") -> float:
     return median([float(s[key]) for s in samples])
 
 
+def results_path(results: str | None, out: Path) -> Path:
+    """Where results.md goes: never the committed bench/results.md unless it is asked for."""
+    return Path(results) if results else out / "results.md"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smoke mode: 1 run each, small sizes, 2 targets")
     ap.add_argument("--runs", type=int, default=None, help="runs per case (default 3, --quick 1)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out"), help="scratch dir (sandbox, transcripts)")
-    ap.add_argument("--results", default=None, help="results.md path (default bench/results.md; --quick: OUT/results.md)")
+    ap.add_argument("--results", default=None,
+                    help="results.md path (default OUT/results.md; pass bench/results.md to update the committed one)")
     ap.add_argument("--log-lines", type=int, default=None, help="big log size (default 1,000,000; --quick 50,000)")
     ap.add_argument("--report-only", action="store_true", help="re-render results.md from OUT/results.json")
     a = ap.parse_args(argv)
@@ -70,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     fleet = 2 if quick else 8
     log_lines = a.log_lines or (50_000 if quick else 1_000_000)
     out = Path(a.out).resolve()
-    results_md = Path(a.results) if a.results else (out / "results.md" if quick else ROOT / "bench" / "results.md")
+    results_md = results_path(a.results, out)
     if a.report_only:
         write_report(json.loads((out / "results.json").read_text()), results_md)
         return 0

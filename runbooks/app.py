@@ -27,6 +27,7 @@ from .model import RunResult
 from .playbook import Playbook, load_playbook
 from .redact import Redactor
 from .runner import RunOptions, check_can_run, run_playbook
+from .summary import SIMULATED
 from .transcript import default_transcript_dir, ensure_writable, iso, utcnow
 from .transcripts.seal import seal_run
 from .verdict import RANK as VERDICT_RANK
@@ -50,6 +51,7 @@ class TaskSpec:
     after: Callable[[RunResult, Target, Out], None] | None = None  # history, metrics-out, ...
     quiet_summary: bool = False
     secrets: list[str] = field(default_factory=list)  # more values to mask (--var api_token=...)
+    verbose: bool = False  # -v: each command's key output on the console
 
 
 # A --var whose NAME looks like a credential has its VALUE masked everywhere.
@@ -88,7 +90,7 @@ def resolve(spec: TaskSpec) -> tuple[Config, list[Target], Playbook, Path]:
 
 
 def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
-    out = Out(json_mode=spec.json)
+    out = Out(json_mode=spec.json, verbose=spec.verbose)
     argv = argv if argv is not None else sys.argv
     try:
         config, targets, playbook, tdir = resolve(spec)
@@ -157,14 +159,17 @@ def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResul
         else:
             doc = {"playbook": spec.task, "target": ",".join(r.target for r in results),
                    "started_at": min(r.started_at for r in results), "finished_at": max(r.finished_at for r in results),
-                   "verdict": worst.verdict, "exit_code": worst.exit_code, "runs": [r.to_dict() for r in results]}
+                   "verdict": worst.verdict, "exit_code": worst.exit_code,
+                   "simulated": any(r.simulated for r in results), "runs": [r.to_dict() for r in results]}
         sys.stdout.write(json.dumps(redactor.obj(doc), ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
     if not spec.quiet_summary or spec.json:
         for r in results:
             out.summary(r, r.resume)
         if len(results) > 1:
-            out.line(f"COMBINED VERDICT {worst.verdict.upper()} (exit {worst.exit_code}) over {len(results)} targets")
+            sim = [r.target for r in results if r.simulated]
+            out.line(f"COMBINED VERDICT {worst.verdict.upper()} (exit {worst.exit_code}) over {len(results)} targets"
+                     + (f"  ·  {SIMULATED}: {', '.join(sim)}" if sim else ""))
     # A requested output (metrics file) that could not be written: a clean run is not a
     # clean exit (3), but a P0, a failure or an abort keeps its own code.
     if lost_outputs and worst.exit_code < 2:
@@ -181,7 +186,8 @@ def _fail(out: Out, spec: TaskSpec, message: str, code: int) -> int:
     if spec.json:
         now = iso(utcnow())
         doc: dict[str, Any] = {"playbook": spec.task, "target": spec.target or "", "started_at": now, "finished_at": now,
-                              "verdict": "aborted" if code == 4 else "error", "exit_code": code, "message": message,
+                              "verdict": "aborted" if code == 4 else "error", "exit_code": code, "simulated": False,
+                              "message": message,
                               "findings": [], "metrics": {}, "steps": [], "transcript": None}
         sys.stdout.write(json.dumps(doc) + "\n")
     return code

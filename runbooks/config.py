@@ -7,6 +7,7 @@ value is treated as a secret (masked before anything is printed or written).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -78,6 +79,12 @@ class Target:
     monitor: Mapping[str, Any] = field(default_factory=dict)
     predeploy: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    builtin: bool = False  # the built-in sandbox target (not from a config file)
+
+    @property
+    def simulated(self) -> bool:
+        """The built-in simulated eatfit24 host (directly, or served by `sandbox.up --ssh`)."""
+        return self.builtin or "RUNBOOKS_SANDBOX_STATE" in self.env
 
     @property
     def backend(self) -> str:
@@ -167,18 +174,34 @@ def sandbox_target(ensure_up: bool = True) -> Target:
     raw = sandbox.builtin_target(state, start=ensure_up)
     if not os.environ.get("RUNBOOKS_SANDBOX_INIT_DATA"):
         sandbox.export_init_data(state)  # the target's API header refers to it; masked as a secret
-    return parse_target(SANDBOX, raw, "built-in sandbox target")
+    return dataclasses.replace(parse_target(SANDBOX, raw, "built-in sandbox target"), builtin=True)
 
 
-def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+CONFIG_NAME = "runbooks.yaml"
+
+
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """`$XDG_CONFIG_HOME/runbooks/runbooks.yaml`, by default `~/.config/runbooks/runbooks.yaml`."""
+    env = os.environ if environ is None else environ
+    base = Path(env["XDG_CONFIG_HOME"]).expanduser() if env.get("XDG_CONFIG_HOME") else Path.home() / ".config"
+    return base / "runbooks" / CONFIG_NAME
+
+
+def config_path(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Path | None:
+    """$RUNBOOKS_CONFIG, else runbooks.yaml in the cwd or its nearest parent (as git finds
+    .git), else the user config dir; None: no config (the built-in sandbox)."""
     env = os.environ if environ is None else environ
     if env.get("RUNBOOKS_CONFIG"):
         p = Path(env["RUNBOOKS_CONFIG"]).expanduser()
         if not p.is_file():
             raise ConfigError(f"RUNBOOKS_CONFIG={p}: no such file")
         return p
-    p = Path("runbooks.yaml")
-    return p if p.is_file() else None
+    here = (cwd or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / CONFIG_NAME).is_file():
+            return d / CONFIG_NAME
+    user = user_config_path(env)
+    return user if user.is_file() else None
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

@@ -14,13 +14,14 @@ from rich.markup import escape
 from rich.style import Style
 from rich.table import Table
 
-from .model import Finding, RunResult, StepResult
+from .model import Finding, Result, RunResult, StepResult
 from .safetext import clean
+from .summary import SIMULATED, block, kv
 
 _STATUS_STYLE = {"ok": "green", "failed": "bold red", "timeout": "bold red", "skipped": "dim",
                  "aborted": "yellow", "alert": "bold red", "no_baseline": "dim", "warn": "yellow"}
 _VERDICT_STYLE = {"ok": "bold green", "warn": "bold yellow", "p0": "bold white on red",
-                  "failed": "bold red", "error": "bold red", "aborted": "bold yellow"}
+                  "failed": "bold red", "error": "bold red", "aborted": "bold yellow", "unknown": "bold magenta"}
 _SEV_STYLE = {"P0": "bold red", "P1": "yellow", "P2": "cyan"}
 
 
@@ -48,8 +49,10 @@ def alert_mark(f: Finding) -> str:
 class Out:
     """One console per process. Thread-safe: fan-out runs print from several threads."""
 
-    def __init__(self, json_mode: bool = False, stream: IO[str] | None = None, prefix_targets: bool = False) -> None:
+    def __init__(self, json_mode: bool = False, stream: IO[str] | None = None, prefix_targets: bool = False,
+                 verbose: bool = False) -> None:
         self.json_mode = json_mode
+        self.verbose = verbose  # -v: each command's key output on the console too
         self.stream = stream or (sys.stderr if json_mode else sys.stdout)
         self.rich = Console(file=self.stream, highlight=False, soft_wrap=True)
         self.fancy = self.rich.is_terminal
@@ -114,9 +117,12 @@ class Out:
                 sys.stderr.flush()
 
     # -- run events ----------------------------------------------------------------------
-    def run_started(self, playbook: str, target: str, address: str, host_key: str | None, dry_run: bool) -> None:
+    def run_started(self, playbook: str, target: str, address: str, host_key: str | None, dry_run: bool,
+                    simulated: bool = False) -> None:
         extra = f" host key {host_key}" if host_key else ""
         self.line(f"▶ {playbook} on {target} ({address}){extra}{'  [DRY-RUN]' if dry_run else ''}", "bold", target)
+        if simulated:
+            self.line(f"  {SIMULATED}: nothing here touches a real eatfit24", "bold magenta", target)
 
     def step_started(self, target: str, name: str, index: int, total: int, description: str = "") -> None:
         desc = f": {description}" if description else ""
@@ -135,6 +141,16 @@ class Out:
             self._tell(target, text)
             self.stream.write(text)
             self.stream.flush()
+
+    def command_output(self, target: str, res: Result, max_lines: int = 8) -> None:
+        """-v: the last lines of a command's output (the transcript keeps all of it)."""
+        if not self.verbose or res.dry_run:
+            return
+        lines = [ln for ln in (res.stdout + ("\n" + res.stderr if res.stderr else "")).splitlines() if ln.strip()]
+        if len(lines) > max_lines:
+            self.line(f"    … {len(lines) - max_lines} more line(s) in the transcript", "dim", target)
+        for ln in lines[-max_lines:]:
+            self.line(f"    | {ln[:400]}", "dim", target)
 
     def command_done(self, target: str, exit_code: int, duration: float, timed_out: bool) -> None:
         if timed_out:
@@ -195,18 +211,16 @@ class Out:
             self._tell(self._summary_target, text)
 
     def _summary(self, result: RunResult, resume_hint: str | None = None) -> None:
-        style = _VERDICT_STYLE.get(result.verdict, "bold")
-        msg = f": {result.message}" if result.message else ""
-        self.line(f"VERDICT {result.verdict.upper()} (exit {result.exit_code}) on {result.target}{msg}", style)
+        """The details first (they may scroll away), then the summary block: the last screen."""
         shown = [f for f in result.findings if f.status != "ok"] if not self.fancy else result.findings
         if shown:
             self.findings_table(result.findings)
         if self.fancy and result.steps:
             self.steps_table(result.steps)
-        if resume_hint:
-            self.line(f"To resume: {resume_hint}", "bold yellow")
-        if result.transcript:
-            self.line(f"Transcript: {result.transcript}", "dim")
+        width = self.rich.width if self.fancy else 80
+        for ln in block(result, resume_hint, width):
+            style = _VERDICT_STYLE.get(result.verdict, "bold") if ln.text.startswith("VERDICT ") else ln.style
+            self.line(ln.text, style)
 
     def findings_table(self, findings: list[Finding]) -> None:
         order = {"alert": 0, "skipped": 1, "no_baseline": 2, "ok": 3}
@@ -215,7 +229,7 @@ class Out:
         if self.fancy:
             t = Table(title="Checks", show_lines=False)
             for col in ("Sev", "Check", "Status", "Count", "Threshold", "Detail / next action"):
-                t.add_column(col)
+                t.add_column(col, no_wrap=col == "Check")  # a finding id is never cut
             for f in rows:
                 detail = f.reason if f.status in ("skipped", "no_baseline") else (f.action if f.status == "alert" else f.title)
                 t.add_row(f"[{_SEV_STYLE.get(f.severity, '')}]{f.severity}[/]", escape(clean(f.id)),
@@ -230,15 +244,20 @@ class Out:
                 self.line(f"  {f.severity} {f.status.upper():8} {f.id} count={f.count}{alert_mark(f)} {detail}")
                 if f.status == "alert":
                     for ev in f.evidence[:5]:
-                        self.line(f"      evidence: {ev}")
+                        self.line(f"      evidence: {kv(ev) if isinstance(ev, dict) else ev}")
 
     def steps_table(self, steps: list[StepResult]) -> None:
         t = Table(title="Steps")
         for col in ("Step", "Status", "Time", "Message"):
             t.add_column(col)
+        not_run = [s.name for s in steps if s.status == "skipped" and s.message.startswith("when:")]
         for s in steps:
+            if s.name in not_run:
+                continue
             t.add_row(escape(clean(s.name)), f"[{_STATUS_STYLE.get(s.status, '')}]{s.status}[/]", f"{s.duration_s:.2f}s",
                       escape(clean(s.message)))
+        if not_run:  # one row, not one "when: ... is false" per step
+            t.add_row(f"({len(not_run)} not run)", "[dim]skipped[/]", "", escape(clean(", ".join(not_run))))
         self._print_table(t)
 
     def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:

@@ -115,6 +115,10 @@ class Note:
 
     text: str
     level: Literal["info", "warn", "error"] = "info"
+    # True: the run's verdict must say this too (e.g. "WORKER STOPPED ..."), recorded as soon
+    # as it is said, so a Ctrl-C that follows cannot lose it; a step's later verdict note
+    # replaces its earlier one
+    verdict: bool = False
 
 
 @dataclass
@@ -193,6 +197,8 @@ class RunResult:
     # Alert lifecycle of the run (runbooks/alerts/hook.py): {"resolved": [...],
     # "notifications": [...], "alerts": {...}}; merged into to_dict() when set.
     alerts: dict[str, Any] | None = None
+    simulated: bool = False  # the target is the built-in sandbox, not a real host
+    verdict_notes: list[str] = field(default_factory=list)  # what steps said the verdict must name
 
     def to_dict(self) -> dict[str, Any]:
         return {**self._dict(), **(self.alerts or {})}
@@ -205,6 +211,7 @@ class RunResult:
             "finished_at": self.finished_at,
             "verdict": self.verdict,
             "exit_code": self.exit_code,
+            "simulated": self.simulated,
             "message": self.message,
             "findings": [f.to_dict() for f in self.findings if f.status in ("alert", "skipped")],
             "checks": [f.to_dict() for f in self.findings],

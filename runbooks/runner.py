@@ -175,6 +175,7 @@ class Runner:
         self.remote_commands = 0
         self.coverage: dict[str, dict[str, Any]] = {}
         self.ran = ""  # "7/7 P0 checks ran ..." from the step that evaluated the checks
+        self.verdict_notes: dict[str, str] = {}  # step -> what the verdict must say
         self._armed = False  # a Confirm was granted for the current step
         self._cannot_run: list[str] = []
         self.cast: CastWriter | None = None  # transcript.cast, fed by the console
@@ -198,7 +199,8 @@ class Runner:
         variables = base_vars(self.target, self.options, self.playbook)
         tr.emit(
             "run_started", playbook=self.task, playbook_file=self.playbook.source, target=self.target.name,
-            address=self.target.address, role=self.target.role, operator=getpass.getuser(),
+            address=self.target.address, role=self.target.role, simulated=self.target.simulated,
+            operator=getpass.getuser(),
             client_host=socket.gethostname(), argv=" ".join(self.options.argv) or self.task, version=__version__,
             commit=_runbooks_commit(), options={"dry_run": self.options.dry_run, "yes": self.options.yes,
                                                  "start_at": self.options.start_at,
@@ -224,12 +226,16 @@ class Runner:
                     transport=self.target.transport, **hop_fields(self.conn))
             tr.events[0]["host_key"] = self.conn.host_key_fingerprint  # for the md header
             self.out.run_started(self.task, self.target.name, self.conn.description,
-                                 self.conn.host_key_fingerprint, self.options.dry_run)
+                                 self.conn.host_key_fingerprint, self.options.dry_run, simulated=self.target.simulated)
+            not_run: list[str] = []  # dry-run: steps whose `when:` excludes them, said once
             try:
                 for i, step in enumerate(steps, 1):
                     res = self._run_step(step, i, len(steps), variables)
                     self.steps.append(res)
-                    self.out.step_finished(self.target.name, res)
+                    if self.options.dry_run and res.status == "skipped" and res.message.startswith("when:"):
+                        not_run.append(res.name)
+                    else:
+                        self.out.step_finished(self.target.name, res)
                     if self._cannot_run:
                         verdict, message = "error", "; ".join(self._cannot_run)
                         break
@@ -243,6 +249,9 @@ class Runner:
                 self._record_interrupt(exc)  # when it happened: before the always-steps it triggers
                 raise
             finally:
+                if not_run:
+                    self.out.line(f"  dry-run: not run: {', '.join(not_run)} (the plan above says what a real run "
+                                  "would do)", "dim", self.target.name)
                 try:
                     self._run_always(steps, variables, owned)
                 finally:
@@ -263,7 +272,12 @@ class Runner:
             self.out.error(self.redactor.text(message))
         if verdict == "ok":
             verdict, message = judge(self.findings, self.ran)
+        # a step may leave the host in a state the verdict must name (e.g. the worker STOPPED)
+        for note in self.verdict_notes.values():
+            message = f"{message}; {note}" if message else note
         exit_code = EXIT_FOR_VERDICT[verdict]
+        if resume:  # the operator's own command line: a secret passed in a flag is masked here too
+            resume = self.redactor.text(resume)
         for f in self.findings:
             tr.emit("finding", **f.to_dict())
         finished = utcnow()
@@ -292,6 +306,7 @@ class Runner:
             verdict=verdict, exit_code=exit_code, findings=self.findings, metrics=self.metrics, steps=self.steps,
             transcript=str(tr.md_path), message=self.redactor.text(message), facts=self.facts, resume=resume,
             coverage=self.coverage,
+            simulated=self.target.simulated, verdict_notes=list(self.verdict_notes.values()),
         )
 
     def _open_cast(self, tr: Transcript) -> CastWriter | None:
@@ -494,7 +509,10 @@ class Runner:
             return self._prompt(step, request)
         if isinstance(request, Note):
             assert self.transcript is not None
-            self.transcript.emit("note", step=step.name, text=request.text, level=request.level)
+            self.transcript.emit("note", step=step.name, text=request.text, level=request.level,
+                                 **({"verdict": True} if request.verdict else {}))
+            if request.verdict:
+                self.verdict_notes[step.name] = self.redactor.text(request.text)
             self.out.note(self.target.name, self.redactor.text(request.text), request.level)
             return None
         raise TypeError(f"step {step.name} yielded {type(request).__name__}, not a request")
@@ -538,6 +556,7 @@ class Runner:
             mutates=cmd.mutates, stdout=res.stdout[-MAX_RECORDED_OUTPUT:], stderr=res.stderr[-MAX_RECORDED_OUTPUT:],
         )
         self.out.command_done(self.target.name, res.exit_code, res.duration_s, res.timed_out)
+        self.out.command_output(self.target.name, res)
         return res
 
     def _batch(self, step: Step, batch: Batch) -> tuple[Result, ...]:
@@ -587,6 +606,7 @@ class Runner:
                             dry_run=False, mutates=False, stdout=res.stdout[-MAX_RECORDED_OUTPUT:],
                             stderr=res.stderr[-MAX_RECORDED_OUTPUT:])
                         self.out.command_done(self.target.name, res.exit_code, res.duration_s, res.timed_out)
+                        self.out.command_output(self.target.name, res)
             except BaseException:
                 stop.set()  # every command still running is killed on the host
                 for fut in pending:

@@ -19,4 +19,5 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RUNBOOKS_TARGET", raising=False)
     monkeypatch.setenv("RUNBOOKS_TRANSCRIPTS", str(tmp_path / "transcripts"))
     monkeypatch.setenv("RUNBOOKS_HISTORY", str(tmp_path / "history.sqlite3"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # never the developer's ~/.config/runbooks
     os.environ.setdefault("COLUMNS", "160")

@@ -19,6 +19,7 @@ from ..connectors.base import hop_fields
 from ..console import Out
 from ..errors import RunbooksError, Terminated
 from ..redact import Redactor
+from ..summary import SIMULATED, SIMULATED_SHORT
 from ..transcript import Transcript, iso, utcnow
 from ..transcripts.seal import seal_run
 from .watch import WatchCounters, follow_commands
@@ -42,6 +43,7 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
           signing_key: str | None = None) -> WatchResult:
     tr = Transcript(transcript_dir, "monitor.watch", target.name, redactor)
     tr.emit("run_started", playbook="monitor.watch", target=target.name, address=target.address, role=target.role,
+            simulated=target.simulated,
             operator=getpass.getuser(), client_host=socket.gethostname(), argv=" ".join(argv or []),
             version=__version__, commit=None, options={"tail": tail, "duration": duration}, steps=["follow"])
     counters = WatchCounters()
@@ -73,7 +75,8 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
         tr.emit("step_started", step="follow", kind="monitor.watch", description="follow both containers' marker lines")
         started = tr.emit("command", step="follow", command=command, mutates=False, timeout=duration, dry_run=False)
         out.command(target.name, command, False, False)
-        out.line(f"following {', '.join(target.containers.values())}; Ctrl-C to stop", "dim")
+        out.line(f"following {', '.join(target.containers.values())}; Ctrl-C to stop"
+                 + (f"  ·  {SIMULATED}" if target.simulated else ""), "dim")
         res = conn.run(command, timeout=duration or None, on_output=on_output, display=command)
         for stream, rest in buffers.items():
             if rest:
@@ -105,7 +108,7 @@ def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: in
     tr.close()
     tr.render_markdown()
     seal_run(tr.dir, signing_key, lambda m: out.note(target.name, m, "warn"))
-    out.line(f"counters: {summary}", "bold")
+    out.line(f"counters: {summary}" + (f"  ·  {SIMULATED_SHORT}" if target.simulated else ""), "bold")
     out.line(f"Transcript: {tr.md_path}", "dim")
     return WatchResult(code, str(tr.md_path), summary)
 

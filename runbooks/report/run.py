@@ -19,6 +19,7 @@ from ..model import RunResult
 from ..playbook import load_playbook
 from ..render import render_template
 from ..runner import RunOptions, _runbooks_commit, run_playbook
+from ..summary import SIMULATED_SHORT
 from ..transcript import default_transcript_dir, iso, read_events, utcnow
 from ..transcripts.runs import window_start
 from ..transcripts.seal import seal_run
@@ -134,12 +135,14 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
         out.table(f"Distinct problems in the window on {tgt.name}: {len(problems.problems)} over {problems.runs} run(s)",
                   ["Sev", "Problem", "State", "First seen", "Last seen", "Seen"],
                   [[p.severity, p.key, p.state, p.first_seen, p.last_seen, f"{p.seen} run(s)"] for p in problems.problems])
-    out.line(f"REPORT {overall(code)} (exit {code}) on {tgt.name}: {counts[FAIL]} failed, "
+    sim = f"  ·  {SIMULATED_SHORT}" if tgt.simulated else ""
+    out.line(f"REPORT {overall(code)} (exit {code}) on {tgt.name}{sim}: {counts[FAIL]} failed, "
              f"{counts[UNKNOWN]} unknown, {counts[MANUAL]} to check by hand", style)
     out.line(f"Report: {md_path}", "dim")
     if as_json:
         doc = {"report": "success-criteria", "target": tgt.name, "since": since, "generated_at": ctx["generated"],
-               "verdict": overall(code).lower().replace(" ", "_"), "exit_code": code, "report_file": str(md_path),
+               "verdict": overall(code).lower().replace(" ", "_"), "exit_code": code, "simulated": tgt.simulated,
+               "report_file": str(md_path),
                "criteria": [o.to_dict() for o in outcomes], "fresh_run": result.to_dict(),
                "earlier_runs": ctx["earlier_runs"], "history_records": len(hist),
                "problems": problems.to_dict()}

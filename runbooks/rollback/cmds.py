@@ -16,7 +16,27 @@ from . import lock
 # docker inspect template (a value, so the renderer quotes it for the shell)
 STATE_FMT = "{{.Name}}|{{.State.Status}}|{{.State.Running}}|{{.RestartCount}}|{{.State.ExitCode}}|{{.State.StartedAt}}"
 
-PROBE = r"""
+# Does `git revert <commit>` apply cleanly on HEAD? Proven without touching the project's
+# working tree or index: `git merge-tree --write-tree` (git >= 2.40: a merge of HEAD and
+# commit^ on the base commit, in the object store only), else the revert in a temporary
+# worktree that is removed afterwards. Exit 0 clean; else git's own output (CONFLICT lines).
+REVERT_CHECK = r"""
+rb_revert_check() {
+  d=$1; c=$2
+  git -C "$d" merge-tree --write-tree --messages --name-only --merge-base="$c" HEAD "$c^" 2>/dev/null; r=$?
+  [ "$r" -le 1 ] && return "$r"
+  t=$(mktemp -d "${TMPDIR:-/tmp}/runbooks-revert-check.XXXXXX") || return 2
+  if ! git -C "$d" worktree add --quiet --detach "$t/w" HEAD >/dev/null 2>&1; then
+    rm -rf "$t"; echo "cannot create a temporary git worktree to test the revert"; return 2
+  fi
+  git -C "$t/w" -c user.name=runbooks -c user.email=runbooks@localhost revert --no-edit --no-commit "$c" 2>&1; r=$?
+  git -C "$d" worktree remove --force "$t/w" >/dev/null 2>&1; git -C "$d" worktree prune >/dev/null 2>&1
+  rm -rf "$t"
+  return "$r"
+}
+"""
+
+PROBE = REVERT_CHECK + r"""
 rb() { n=$1; shift; o=$("$@" 2>&1); c=$?; printf '@@rb %s %s\n%s\n' "$n" "$c" "$o"; }
 rb project_dir test -d {{ d }}
 rb commit git -C {{ d }} rev-parse --verify --quiet {{ commit_ref }}
@@ -33,6 +53,8 @@ rb reset git -C {{ d }} rev-parse --verify --quiet {{ reset_ref }}
 rb reset_ancestor git -C {{ d }} merge-base --is-ancestor {{ reset_ref }} HEAD
 rb reset_keeps git -C {{ d }} merge-base --is-ancestor {{ commit_ref }} {{ reset_ref }}
 rb discarded git -C {{ d }} log --oneline {{ reset_range }}
+{% else %}
+rb revert_check rb_revert_check {{ d }} {{ commit_ref }}
 {% endif %}
 """
 
@@ -60,6 +82,13 @@ def stop_worker(v: dict[str, Any]) -> Command:
     return Command(template="cd {{ d }} && docker compose stop {{ service }}", mutates=True, timeout=180,
                    vars={"d": v["project_dir"], "service": v["compose_services"]["worker"]},
                    label="stop the worker service")
+
+
+def start_worker(v: dict[str, Any]) -> Command:
+    """Start the stopped worker container again (the code it was built from, unchanged)."""
+    return Command(template="cd {{ d }} && docker compose start {{ service }}", mutates=True, timeout=180,
+                   vars={"d": v["project_dir"], "service": v["compose_services"]["worker"]},
+                   label="start the worker service again")
 
 
 def head(v: dict[str, Any]) -> Command:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..model import Confirm, Note, Result, StepOutcome
+from ..model import Confirm, Note, Prompt, Result, StepOutcome
 from ..steps.base import Step, StepContext, StepGen, step_kind
 from ..steps.doctor import parse_probe
 from . import cmds, djshell, lock, plan
@@ -91,7 +91,27 @@ def _check_git(v: dict[str, Any], p: dict[str, tuple[int, str]]) -> tuple[dict[s
         problems.append(f"commit {full} is not an ancestor of HEAD {_short(facts['head'])}: it is not deployed here")
     elif acode != 0:
         problems.append(f"git merge-base --is-ancestor failed: {aout[-200:]}")
+    elif not facts["already_reverted"]:
+        problems += _revert_applies(full, facts["head"], p.get("revert_check", (2, "revert check did not run")))
     return facts, problems
+
+
+def conflict_lines(text: str) -> list[str]:
+    """git's `CONFLICT (...)` lines, as git printed them."""
+    return [ln.strip() for ln in (text or "").splitlines() if ln.strip().startswith("CONFLICT (")]
+
+
+def _revert_applies(full: str, head: str, check: tuple[int, str]) -> list[str]:
+    """Preflight's proof that `git revert` applies cleanly, before anything is stopped."""
+    code, out = check
+    if code == 0:
+        return []
+    conflicts = conflict_lines(out)
+    if conflicts:
+        return [f"git revert {_short(full)} would not apply cleanly on HEAD {_short(head)}: {conflicts[0]}"
+                + "".join(f"\n{c}" for c in conflicts[1:])
+                + "\nnothing was stopped or changed; resolve the revert by hand (or pick another commit / --reset-to)"]
+    return [f"could not prove that git revert {_short(full)} applies cleanly (exit {code}): {out.strip()[-300:]}"]
 
 
 def _affected_cmd(v: dict[str, Any]) -> Any:
@@ -282,8 +302,10 @@ def git_revert(step: Step, ctx: StepContext) -> StepGen:
     if not res.ok:
         ab = yield cmds.revert_abort(v)
         state = "aborted, the tree is restored" if ab.ok else f"`git revert --abort` ALSO FAILED: {_tail(ab)}"
+        conflicts = conflict_lines(res.stdout + "\n" + res.stderr)
+        why = "; ".join(conflicts) if conflicts else _tail(res)
         return StepOutcome(status="failed", facts=facts,
-                           message=f"git revert exited {res.exit_code}: {_tail(res)}; revert {state}")
+                           message=f"git revert exited {res.exit_code}: {why}; revert {state}")
     h2 = yield cmds.head(v)
     after, body2 = parse_head(h2.stdout)
     facts.update(head_after=after, revert_sha=after)
@@ -403,7 +425,47 @@ def verify(step: Step, ctx: StepContext) -> StepGen:
                        message=f"containers running, HEAD is the rollback, worker ready ({evidence})")
 
 
-# --- always: host-state, release-lock -------------------------------------------------
+# --- always: worker-guard, host-state, release-lock ------------------------------------
+
+AFTER_STOP = ("check-affected", "git-revert", "rebuild", "cleanup", "verify")
+
+
+def worker_stopped_note(v: dict[str, Any], restart: str) -> str:
+    return f"WORKER STOPPED: {v['worker']} on {v['target']} processes nothing; start it again on the host: {restart}"
+
+
+@step_kind("rollback.worker_guard", _validate_none)
+def worker_guard(step: Step, ctx: StepContext) -> StepGen:
+    """When the run ends (done, failed, declined, Ctrl-C) with the worker stopped by this
+    rollback (or by the run it resumes), the verdict names it and the command that starts
+    it; at a terminal (without --yes) the operator is offered to start it now."""
+    v = ctx.vars
+    stopped_here = "stop-worker" in ctx.facts or v.get("start_at") in AFTER_STOP
+    st = yield cmds.worker_state(v)
+    state = cmds.parse_states(st.stdout).get(v["worker"])
+    if state is None or state["running"] or not stopped_here:
+        return StepOutcome(status="ok", message=f"worker {state['status'] if state else 'not found'}",
+                           facts={"worker_state": state})
+    start = cmds.start_worker(v)
+    note = worker_stopped_note(v, start.display())
+    yield Note(note, "error", verdict=True)  # said first: a Ctrl-C at the offer cannot lose it
+    if v.get("offer_restart"):
+        answer = yield Prompt(f"Start the worker {v['worker']} again now, on the code it was built from? [y/N]",
+                              abort_on=())
+        if (answer or "").strip().lower() in ("y", "yes"):
+            res = yield start
+            st = yield cmds.worker_state(v)
+            state = cmds.parse_states(st.stdout).get(v["worker"]) or state
+            if res.ok and state.get("running"):
+                yield Note(f"worker {v['worker']} was stopped by this rollback and started again at the operator's "
+                           "request, on the code it was built from", "warn", verdict=True)
+                return StepOutcome(status="ok", message="worker started again at the operator's request",
+                                   facts={"worker_state": state, "restarted": True})
+            yield Note(f"{note} (the start just tried failed: exit {res.exit_code}: {_tail(res, 200)})", "error",
+                       verdict=True)
+    return StepOutcome(status="ok", message=f"worker {state['status']}: left stopped",
+                       facts={"worker_state": state, "restart": start.display()})
+
 
 @step_kind("rollback.host_state", _validate_none)
 def host_state(step: Step, ctx: StepContext) -> StepGen:

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..invocation import program_name
 from .faultlist import FAULT_DESCRIPTIONS
-from .paths import INIT_DATA_ENV
+from .paths import IDLE_ENV, INIT_DATA_ENV, idle_seconds
 
 
 def _sb(state: str | Path | None) -> Any:
@@ -40,7 +41,10 @@ def up(state: str | Path | None = None, ssh: bool = False, seed: bool = True) ->
     print(f"  project    {st['project_dir']}")
     print(f"  containers {', '.join(f'{n}={s}' for n, s in st['containers'].items())}")
     if st.get("ssh"):
-        print(f"  ssh        RUNBOOKS_CONFIG={st['ssh']['config']} inv doctor --target sandbox-ssh")
+        print(f"  ssh        RUNBOOKS_CONFIG={st['ssh']['config']} {program_name()} doctor --target sandbox-ssh")
+    idle = idle_seconds()
+    print(f"  SIMULATED host, in the background: {f'stops by itself after {idle // 60} min idle' if idle else 'runs until stopped'}"
+          f" (${IDLE_ENV}); `{program_name()} sandbox.down` stops it now")
     return 0
 
 

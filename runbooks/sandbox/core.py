@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from . import containers, project_repo
-from .paths import BACKEND_DIR, INIT_DATA_ENV, PACKAGE_ROOT, STATE_ENV, SandboxConfig, StatePaths, default_state_dir
+from .paths import (
+    BACKEND_DIR,
+    IDLE_ENV,
+    INIT_DATA_ENV,
+    PACKAGE_ROOT,
+    STATE_ENV,
+    SandboxConfig,
+    StatePaths,
+    default_state_dir,
+    idle_seconds,
+)
 from .timefmt import utcnow
 
 SHIM = '''#!{python}
@@ -331,12 +341,26 @@ def _terminate(pid: int, grace: float = 3.0) -> None:
         pass
 
 
-def ensure_up(state_dir: Path | str | None = None, seed: bool | int = True) -> Sandbox:
-    """Bring the sandbox up if it is not (idempotent); a first start seeds a healthy day."""
+def ensure_up(state_dir: Path | str | None = None, seed: bool | int = True, announce: bool = True) -> Sandbox:
+    """Bring the sandbox up if it is not (idempotent); a first start seeds a healthy day.
+    Starting it says so, once, on stderr (stdout may carry --json): what it is, where, how
+    to stop it, and that it stops by itself when idle."""
     sb = Sandbox(state_dir)
     if not sb.is_up() or not sb.initialized():
         sb.up(seed=seed)
+        if announce:
+            sys.stderr.write(start_notice(sb) + "\n")
+            sys.stderr.flush()
     return sb
+
+
+def start_notice(sb: Sandbox) -> str:
+    from ..invocation import program_name
+
+    idle = idle_seconds()
+    stops = f"it stops by itself after {idle // 60} min idle" if idle else "it runs until stopped"
+    return (f"runbooks: started the built-in SIMULATED eatfit24 host (target `sandbox`) in the background, state "
+            f"{sb.state_dir}; {stops} (${IDLE_ENV}); stop it now: {program_name()} sandbox.down")
 
 
 def builtin_target(state_dir: Path | str | None = None, start: bool = True) -> dict[str, Any]:

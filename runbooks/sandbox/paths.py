@@ -14,6 +14,17 @@ PACKAGE_ROOT = PACKAGE_DIR.parent.parent
 
 STATE_ENV = "RUNBOOKS_SANDBOX_STATE"
 INIT_DATA_ENV = "RUNBOOKS_SANDBOX_INIT_DATA"
+IDLE_ENV = "RUNBOOKS_SANDBOX_IDLE"  # seconds without use before the background process stops; 0: never
+IDLE_DEFAULT_S = 1800
+
+
+def idle_seconds() -> int:
+    """$RUNBOOKS_SANDBOX_IDLE (seconds; 0 = never stop), default 30 minutes."""
+    raw = os.environ.get(IDLE_ENV, "")
+    try:
+        return max(0, int(float(raw))) if raw.strip() else IDLE_DEFAULT_S
+    except ValueError:
+        return IDLE_DEFAULT_S
 
 DEFAULT_SERVICES = ("db", "redis", "backend", "celery-worker", "celery-beat", "bot", "frontend")
 

@@ -132,3 +132,22 @@ def create(dest: Path, config: SandboxConfig) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(cache, dest, symlinks=True)
+
+
+CONFLICTING_SUBJECT = "fix: recognition retries on provider timeout"
+TASKS_V3 = TASKS_V2.replace(
+    "    result = recognize(MealPhoto.objects.get(id=meal_photo_id))\n",
+    "    try:\n        result = recognize(MealPhoto.objects.get(id=meal_photo_id))\n"
+    "    except ProviderTimeout as exc:\n        raise self.retry(exc=exc, countdown=5)\n")
+
+
+def add_conflicting_commit(repo: Path) -> str:
+    """Commit, on top of HEAD, a change to the lines "feat: server-safe cancel" wrote, so
+    that reverting that feature no longer applies cleanly (git reports CONFLICT (content)):
+    the fixture for a rollback that must be refused before anything is stopped. Returns the
+    new HEAD."""
+    path = repo / "backend" / "apps" / "ai" / "tasks.py"
+    path.write_text(TASKS_V3)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", CONFLICTING_SUBJECT, date="2026-01-15T12:00:00+03:00")
+    return git(repo, "rev-parse", "HEAD").strip()

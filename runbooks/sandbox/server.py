@@ -18,6 +18,8 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from .paths import IDLE_ENV, idle_seconds
+
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
@@ -71,6 +73,34 @@ def run_task(ctx: Any, task: dict, process: str, name: str, stop: threading.Even
                      started_at=started, process=process)
 
 
+def last_use(paths: Any, last_request: float) -> float:
+    """The latest sign of use: an API request, a docker shim call, a fault or traffic write."""
+    stamps = [last_request]
+    for p in (paths.calls, paths.ledger, paths.faults, paths.containers_json):
+        try:
+            stamps.append(p.stat().st_mtime)
+        except OSError:
+            pass
+    return max(stamps)
+
+
+def idle_watch(paths: Any, idle: float, last_request: list[float], stop: threading.Event, shutdown: Any) -> None:
+    """Stop the background sandbox (and its sshd, if `sandbox.up --ssh` started one) after
+    `idle` seconds without use ($RUNBOOKS_SANDBOX_IDLE)."""
+    while not stop.wait(min(5.0, max(0.2, idle / 4))):
+        if time.time() - last_use(paths, last_request[0]) < idle:
+            continue
+        print(f"sandbox: idle for {idle:g}s ({IDLE_ENV}): stopping", flush=True)
+        try:
+            ssh = json.loads(paths.ssh_json.read_text())
+            os.kill(int(ssh["pid"]), signal.SIGTERM)
+            paths.ssh_json.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        shutdown()
+        return
+
+
 def main(argv: list[str]) -> int:
     state = Path(argv[0]).resolve()
     from .djangoenv import activate
@@ -78,7 +108,13 @@ def main(argv: list[str]) -> int:
     paths = activate(state)
     from django.core.wsgi import get_wsgi_application
 
-    app = get_wsgi_application()
+    django_app = get_wsgi_application()
+    last_request = [time.time()]
+
+    def app(environ: Any, start_response: Any) -> Any:
+        last_request[0] = time.time()
+        return django_app(environ, start_response)
+
     httpd = make_server("127.0.0.1", 0, app, server_class=ThreadingWSGIServer, handler_class=QuietHandler)
     stop = threading.Event()
     workers = [threading.Thread(target=worker_loop, args=(paths, i, stop), daemon=True) for i in (1, 2)]
@@ -88,6 +124,10 @@ def main(argv: list[str]) -> int:
     def shutdown(*_: Any) -> None:
         stop.set()
         threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    idle = idle_seconds()
+    if idle:
+        threading.Thread(target=idle_watch, args=(paths, idle, last_request, stop, shutdown), daemon=True).start()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

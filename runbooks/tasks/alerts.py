@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 
 from .core import COMMON_HELP, finish
+from .flags import task
 
 
 @task(positional=["key"], help={"key": "the problem's key, as `inv alerts.list` or a notification shows it (a unique prefix will do)",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from invoke import task
+from .flags import task
 
 COMMON_HELP = {
     "target": "target, group or comma list from runbooks.yaml (default: $RUNBOOKS_TARGET, default_target, else the built-in sandbox)",
     "json": "print exactly one JSON document on stdout (human output goes to stderr)",
     "transcript_dir": "where run folders are written (default ./transcripts or $RUNBOOKS_TRANSCRIPTS)",
+    "verbose": "-v: also show each command's key output on the console (the transcript always has all of it)",
 }
 
 
@@ -36,11 +37,12 @@ def finish(code: int) -> None:
 
 
 @task(help=COMMON_HELP)
-def doctor(c, target=None, json=False, transcript_dir=None):
+def doctor(c, target=None, json=False, transcript_dir=None, verbose=False):
     """Check a target: SSH + verified host key, docker, containers, project repo, Django shell."""
     from ..app import TaskSpec, run_task
 
-    finish(run_task(TaskSpec(task="doctor", playbook="doctor", target=target, json=json, transcript_dir=transcript_dir)))
+    finish(run_task(TaskSpec(task="doctor", playbook="doctor", target=target, json=json, transcript_dir=transcript_dir,
+                             verbose=verbose)))
 
 
 @task(
@@ -55,7 +57,8 @@ def doctor(c, target=None, json=False, transcript_dir=None):
     },
     iterable=["var"],
 )
-def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=None, json=False, transcript_dir=None):
+def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=None, json=False, transcript_dir=None,
+         verbose=False):
     """Run any playbook (by name or path) on a target: the engine without a dedicated task."""
     from pathlib import Path
 
@@ -75,9 +78,12 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
         variables[name] = value
     import shlex
 
-    resume = f"inv play --playbook {shlex.quote(playbook)}" + (f" --target {shlex.quote(target)}" if target else "") + " --start-at {step}"
     from ..app import secret_vars
+    from ..invocation import resume_command
 
+    fallback = (f"inv play --playbook {shlex.quote(playbook)}" + (f" --target {shlex.quote(target)}" if target else "")
+                + " --start-at {step}").replace("{", "{{").replace("}", "}}").replace("{{step}}", "{step}")
     finish(run_task(TaskSpec(task=f"play.{Path(playbook).stem}", playbook=playbook, target=target, json=json,
                              transcript_dir=transcript_dir, vars=variables, dry_run=dry_run, yes=yes,
-                             start_at=start_at, resume=resume, secrets=secret_vars(variables))))
+                             start_at=start_at, resume=resume_command("play", fallback=fallback),
+                             secrets=secret_vars(variables), verbose=verbose)))

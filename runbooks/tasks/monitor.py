@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 
 from .core import COMMON_HELP, finish
+from .flags import task
 
 MONITOR_HELP = {
     **COMMON_HELP,
@@ -16,7 +17,7 @@ MONITOR_HELP = {
 }
 
 
-def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, notify=None) -> int:
+def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, notify=None, verbose=False) -> int:
     from ..alerts import notify as notifier
     from ..app import TaskSpec, run_task
     from ..console import Out
@@ -37,16 +38,20 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
         return _fail(Out(json_mode=json), TaskSpec(task=task_name, playbook="monitor", target=target, json=json),
                      exc.message, exc.exit_code)
 
+    runs: list = []  # every target's run: one exposition file for all of them (fan-out)
+
     def after(result, tgt, out) -> None:
         _alerts(result, tgt, out, transcript_dir, channels)
         if metrics_out:
-            from ..monitor.metrics import write_metrics
+            from ..monitor.metrics import run_metrics, write_runs
 
-            write_metrics(metrics_out, tgt.name, result.metrics, result.findings)
-            out.line(f"Metrics: {metrics_out}", "dim")
+            runs.append(run_metrics(result, tgt.name))
+            write_runs(metrics_out, runs)
+            if len(runs) == 1:
+                out.line(f"Metrics: {metrics_out}", "dim")
 
     return run_task(TaskSpec(task=task_name, playbook="monitor", target=target, json=json,
-                             transcript_dir=transcript_dir, vars=variables, after=after))
+                             transcript_dir=transcript_dir, vars=variables, after=after, verbose=verbose))
 
 
 def _alerts(result, tgt, out, transcript_dir, channels) -> None:
@@ -61,8 +66,9 @@ def _alerts(result, tgt, out, transcript_dir, channels) -> None:
 
 
 def _section_task(name: str, doc: str):
-    def body(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None, notify=None):
-        finish(_run(name, target, since, tail, json, transcript_dir, metrics_out, notify))
+    def body(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None, notify=None,
+             verbose=False):
+        finish(_run(name, target, since, tail, json, transcript_dir, metrics_out, notify, verbose))
 
     body.__name__ = name.replace("-", "_")
     body.__doc__ = doc
@@ -73,10 +79,10 @@ def _section_task(name: str, doc: str):
             "every": "repeat the P0 checks every DURATION (e.g. 6h), each run with its own transcript",
             "for_": "with --every: keep repeating for DURATION (e.g. 24h); without it, until Ctrl-C"})
 def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, metrics_out=None, every=None, for_=None,
-       notify=None):
+       notify=None, verbose=False):
     """Every P0 check of the checklist: a verdict in seconds (exit 2 on any P0 finding)."""
     if every is None and for_ is None:
-        finish(_run("p0", target, since, tail, json, transcript_dir, metrics_out, notify))
+        finish(_run("p0", target, since, tail, json, transcript_dir, metrics_out, notify, verbose))
         return
     from ..console import Out
     from ..errors import RunbooksError
@@ -99,7 +105,7 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
         return
 
     def once() -> tuple[int, str, str]:
-        code = _run("p0", target, since, tail, json, transcript_dir, metrics_out, notify)
+        code = _run("p0", target, since, tail, json, transcript_dir, metrics_out, notify, verbose)
         from ..verdict import VERDICT_FOR_EXIT
 
         verdict = VERDICT_FOR_EXIT.get(code, "?")

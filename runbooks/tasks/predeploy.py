@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import sys
 
-from invoke import task
-
 from .core import COMMON_HELP, finish
+from .flags import task
 
 HELP = {
     **COMMON_HELP,
@@ -26,7 +25,7 @@ HELP = {
 
 @task(help=HELP)
 def predeploy(c, target=None, scenario=None, yes=False, drive=False, allow_prod=False, timeout=None, json=False,
-              transcript_dir=None, retries=None, cleanup=False):
+              transcript_dir=None, retries=None, cleanup=False, verbose=False):
     """Pre-deploy check: run staging scenarios A, B, C (operator or --drive) and verify logs, DB and diary."""
     from ..app import TaskSpec, _fail, run_task
     from ..console import Out
@@ -34,7 +33,8 @@ def predeploy(c, target=None, scenario=None, yes=False, drive=False, allow_prod=
     from ..predeploy.driver import driver_name
     from ..predeploy.scenarios import parse_selection
 
-    spec = TaskSpec(task="predeploy", playbook="predeploy", target=target, json=json, transcript_dir=transcript_dir)
+    spec = TaskSpec(task="predeploy", playbook="predeploy", target=target, json=json, transcript_dir=transcript_dir,
+                    verbose=verbose)
     try:
         scenarios = parse_selection(scenario)
         wait = float(timeout) if timeout not in (None, "") else 120.0

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from invoke import task
-
 from .core import COMMON_HELP, finish
+from .flags import task
 
 
 @task(help={

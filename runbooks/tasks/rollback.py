@@ -5,9 +5,8 @@ Imports only invoke + stdlib at import time; the engine loads inside the task bo
 
 from __future__ import annotations
 
-from invoke import task
-
 from .core import COMMON_HELP, finish
+from .flags import task
 
 HELP = {
     **COMMON_HELP,
@@ -19,12 +18,13 @@ HELP = {
     "start_at": "resume at this step after a failure (preflight's read-only checks and the lock always run first)",
     "cleanup": "also run the cleanup step: photos stuck in PROCESSING -> FAILED, their meals finalized (asks first)",
     "break_lock": "take over the rollback lock left by a dead run (asks first, naming the holder)",
+    "verbose": COMMON_HELP["verbose"],
 }
 
 
 @task(help=HELP)
 def rollback(c, commit=None, reset_to=None, target=None, dry_run=False, yes=False, start_at=None, cleanup=False,
-             break_lock=False, json=False, transcript_dir=None):
+             break_lock=False, json=False, transcript_dir=None, verbose=False):
     """Roll back one commit on a host during an incident: plan, confirm each step, resume, record."""
     import getpass
     import os
@@ -33,6 +33,7 @@ def rollback(c, commit=None, reset_to=None, target=None, dry_run=False, yes=Fals
 
     from ..app import TaskSpec, _fail, run_task
     from ..errors import RunbooksError
+    from ..invocation import resume_command
     from ..monitor.sections import run_vars
     from ..playbook import load_playbook
     from ..rollback import inputs
@@ -52,16 +53,29 @@ def rollback(c, commit=None, reset_to=None, target=None, dry_run=False, yes=Fals
         "commit": sha, "reset_to": reset, "cleanup": bool(cleanup), "break_lock": bool(break_lock), "start_at": step,
         "lock_token": uuid.uuid4().hex, "operator": getpass.getuser(), "client_host": socket.gethostname(),
         "client_pid": os.getpid(), "started_at": started,
+        # a worker left stopped is offered a restart only when someone is there to answer
+        "offer_restart": bool(not yes and not json and _stdin_is_tty()),
         # monitor P0 checks after the rollback, on what happened since it started
         **run_vars("monitor.p0", since=started),
     }
     finish(run_task(TaskSpec(
         task="rollback", playbook="rollback", target=tname, json=json, transcript_dir=transcript_dir, vars=variables,
         dry_run=dry_run, yes=yes, start_at=step, single_target=True,
-        resume=inputs.resume_command(sha, tname, reset, bool(cleanup)),
+        resume=resume_command("rollback", fallback=inputs.resume_command(sha, tname, reset, bool(cleanup))),
         # the lost run's lock may still be on the host: the resume takes it over (asks first)
-        resume_unclean=inputs.resume_command(sha, tname, reset, bool(cleanup)).replace(" --start-at", " --break-lock --start-at"),
+        resume_unclean=resume_command("rollback", fallback=inputs.resume_command(sha, tname, reset, bool(cleanup)))
+        .replace(" --start-at", " --break-lock --start-at"),
+        verbose=verbose,
     )))
+
+
+def _stdin_is_tty() -> bool:
+    import sys
+
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def exc_out(json_mode: bool):  # noqa: ANN201 - the engine's Out, imported lazily

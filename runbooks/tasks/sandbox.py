@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from invoke import Collection, task
+from invoke import Collection
+
+from .flags import task
 
 STATE = "sandbox state dir (default: $RUNBOOKS_SANDBOX_STATE or ./.runbooks/sandbox)"
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 
 from .core import COMMON_HELP, finish
+from .flags import task
 
 
 @task(help={"path": "a run folder (with events.jsonl), or a transcripts directory to check every run in it",

@@ -100,10 +100,11 @@ def test_ctrl_c_during_rebuild_kills_it_on_the_host_releases_the_lock_and_resume
     assert types[-1] == "run_finished" and always["release-lock"][0] < len(ev) - 1
     fin = ev[-1]
     assert fin["verdict"] == "aborted" and fin["exit_code"] == 4
-    assert fin["resume"] == f"inv rollback --commit {sha} --start-at rebuild"
+    # the operator's own command (program, -r, every flag) with --start-at the interrupted step
+    assert fin["resume"] == f"inv -r {ROOT} rollback --commit {sha} --yes --start-at rebuild"
     st = statuses(fin)
     assert st["rebuild"] == "aborted" and "verify" not in st
-    assert f"--commit {sha} --start-at rebuild" in stderr
+    assert f"--commit {sha} --yes --start-at rebuild" in stderr
     md = sorted(box.transcripts.glob("*-rollback-*/transcript.md"))[-1].read_text()
     assert "ABORTED" in md
 

@@ -94,7 +94,7 @@ def test_wrong_typed_confirmation_aborts_with_4_and_releases_the_lock(host: Host
     assert c[0]["granted"] is False and c[0]["expected"] == "box" and "typed" in c[0]["by"]
     fin = [e for e in ev if e["type"] == "run_finished"][0]
     assert fin["verdict"] == "aborted" and fin["exit_code"] == 4
-    assert fin["resume"] == f"inv rollback --commit {sha} --start-at stop-worker"
+    assert fin["resume"] == f"inv -r {ROOT} rollback --commit {sha} --start-at stop-worker"
 
 
 def test_ctrl_c_at_a_prompt_aborts_with_4_and_releases_the_lock(host: Host) -> None:

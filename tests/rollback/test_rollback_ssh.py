@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from runbooks.rollback import lock
+from tests.helpers import ROOT
 from tests.rollback.conftest import FEATURE, Host, django, doc, mutating, statuses
 
 
@@ -83,8 +84,8 @@ def test_rebuild_failure_then_resume_then_rerun_is_idempotent(host: Host) -> Non
     st = statuses(d)
     assert st["rebuild"] == "failed" and "verify" not in st
     assert st["host-state"] == "ok" and st["release-lock"] == "ok"
-    assert d["resume"] == f"inv rollback --commit {sha[:12]} --start-at rebuild"
-    assert "To resume: inv rollback" in p.stderr
+    assert d["resume"] == f"inv -r {ROOT} rollback --commit {sha[:12]} --yes --json --start-at rebuild"
+    assert f"To resume: inv -r {ROOT} rollback" in p.stderr
     assert not host.lock_dir.exists()  # released after the failure, so the resume can take it
     reverted = host.head()
     assert f"This reverts commit {sha}." in host.git("log", "-1", "--format=%B")
