@@ -73,9 +73,12 @@ def driver_name(target: Target) -> str | None:
     return str(name) if name in DRIVERS else None
 
 
-def _json(resp: HttpResponse, what: str, ok: tuple[int, ...]) -> dict[str, Any]:
+def response_json(resp: HttpResponse, what: str, ok: tuple[int, ...]) -> dict[str, Any]:
+    """A driver's API answer as a JSON object, or DriverError saying what went wrong (both drivers)."""
     if resp.error or resp.status not in ok:
-        raise DriverError(f"{what}: {resp.error or f'HTTP {resp.status}'} {resp.body[:200].decode('utf-8', 'replace')}".strip())
+        text = resp.body[:200].decode("utf-8", "replace")
+        hint = " (X-Telegram-Init-Data expired? it is valid 24 h)" if resp.status == 401 else ""
+        raise DriverError(f"{what}: {resp.error or f'HTTP {resp.status}'}{hint} {text}".strip())
     try:
         body = resp.json()
     except ValueError as exc:
@@ -90,7 +93,7 @@ def _upload(base: str, run: DriveRun, delay: float, timeout: float) -> Gen:
     if run.meal_id is not None:
         body["meal_id"] = run.meal_id
     resp = yield HttpRequest("POST", f"{base}/api/v1/ai/recognize/", body=body, timeout=timeout)
-    doc = _json(resp, f"upload photo {len(run.photo_ids) + 1}", (200, 201, 202))
+    doc = response_json(resp, f"upload photo {len(run.photo_ids) + 1}", (200, 201, 202))
     if run.meal_id is None:
         run.meals_created.append(int(doc["meal_id"]))
     run.meal_id = int(doc["meal_id"])
@@ -106,7 +109,7 @@ def _wait_photo(base: str, run: DriveRun, index: int, states: tuple[str, ...], d
     while True:
         resp = yield HttpRequest("GET", f"{base}/api/v1/ai/task/{run.task_ids[index]}/", timeout=timeout)
         if resp.status == 200:
-            status = str(_json(resp, "poll task", (200,)).get("status"))
+            status = str(response_json(resp, "poll task", (200,)).get("status"))
             if status in states:
                 yield from run.did(f"photo {run.photo_ids[index]} is {status}")
                 return status
@@ -118,7 +121,7 @@ def _cancel(base: str, run: DriveRun, timeout: float) -> Gen:
     body = {"client_cancel_id": str(uuid.uuid4()), "run_id": random.randint(1, 9999), "meal_id": run.meal_id,
             "meal_photo_ids": list(run.photo_ids), "task_ids": list(run.task_ids), "reason": "user_cancelled"}
     resp = yield HttpRequest("POST", f"{base}/api/v1/ai/cancel/", body=body, timeout=timeout)
-    run.cancel = _json(resp, "cancel", (200,))
+    run.cancel = response_json(resp, "cancel", (200,))
     yield from run.did(f"clicked Cancel: updated_photos={run.cancel.get('updated_photos')} "
                          f"cancelled_tasks={run.cancel.get('cancelled_tasks')}")
 

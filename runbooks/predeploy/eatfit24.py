@@ -66,19 +66,9 @@ def task_status(doc: dict[str, Any]) -> str:
 
 
 def _json(resp: HttpResponse, what: str, ok: tuple[int, ...]) -> dict[str, Any]:
-    from .driver import DriverError
+    from .driver import response_json
 
-    if resp.error or resp.status not in ok:
-        text = resp.body[:200].decode("utf-8", "replace")
-        hint = " (X-Telegram-Init-Data expired? it is valid 24 h)" if resp.status == 401 else ""
-        raise DriverError(f"{what}: {resp.error or f'HTTP {resp.status}'}{hint} {text}".strip())
-    try:
-        body = resp.json()
-    except ValueError as exc:
-        raise DriverError(f"{what}: response is not JSON") from exc
-    if not isinstance(body, dict):
-        raise DriverError(f"{what}: response is not an object")
-    return body
+    return response_json(resp, what, ok)
 
 
 class Eatfit24Driver:
