@@ -10,8 +10,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.helpers import serve_http
 
 
 @dataclass
@@ -65,18 +67,12 @@ def serve(kind: str, token: str = "", slow: bool = False) -> Iterator[Endpoint]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    ep.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield ep
-    finally:
-        if ep.hold is not None:
-            ep.hold.set()
-        srv.shutdown()
-        srv.server_close()
+    with serve_http(Handler) as ep.url:
+        try:
+            yield ep
+        finally:
+            if ep.hold is not None:
+                ep.hold.set()  # release a held request before the server shuts down
 
 
 def closed_port() -> str:

@@ -4,13 +4,14 @@ headers, and answers from a per-path table (JSON, redirect, or a slow drip)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.helpers import serve_http
 
 
 @dataclass
@@ -66,13 +67,5 @@ def _handler(rec: Recorder) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def http_server() -> Iterator[Recorder]:
     rec = Recorder()
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), _handler(rec))
-    srv.daemon_threads = True
-    rec.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
+    with serve_http(_handler(rec)) as rec.url:
         yield rec
-    finally:
-        srv.shutdown()
-        srv.server_close()
