@@ -101,8 +101,8 @@ def ansible_stop_masters(aenv: dict[str, str], cp_dir: Path) -> None:
 
 def monitor_commands(env: BenchEnv) -> list[tuple[str, str, str | None]]:
     """monitor.all's three remote commands, rendered exactly as the monitor renders them."""
-    from runbooks.monitor import gather
-    from runbooks.monitor.window import parse_since
+    from runbooks.packs.eatfit24.monitor import gather
+    from runbooks.packs.eatfit24.monitor.window import parse_since
 
     w = parse_since("24h")
     v = env.values()
@@ -115,9 +115,9 @@ def monitor_commands(env: BenchEnv) -> list[tuple[str, str, str | None]]:
 # ---------------------------------------------------------------- 3: engine overhead
 def engine_inprocess(env: BenchEnv, playbook: Path) -> dict[str, Any]:
     from runbooks.config import load_config
-    from runbooks.console import Out
     from runbooks.playbook import load_playbook
-    from runbooks.redact import Redactor
+    from runbooks.record.console import Out
+    from runbooks.record.redact import Redactor
     from runbooks.runner import RunOptions, run_playbook
 
     start = time.perf_counter()

@@ -20,17 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import Config, Target, load_config
-from .console import Out
-from .errors import CANNOT_RUN, InputError, RunbooksError, Terminated
-from .model import RunResult
-from .playbook import Playbook, load_playbook
-from .redact import Redactor
-from .runner import RunOptions, check_can_run, run_playbook
-from .summary import SIMULATED
-from .transcript import default_transcript_dir, ensure_writable, iso, utcnow
-from .transcripts.seal import seal_run
-from .verdict import RANK as VERDICT_RANK
+from runbooks.config import Config, Target, load_config
+from runbooks.errors import CANNOT_RUN, InputError, RunbooksError, Terminated
+from runbooks.model import RunResult
+from runbooks.playbook import Playbook, load_playbook
+from runbooks.record.console import Out
+from runbooks.record.redact import Redactor
+from runbooks.record.transcript import default_transcript_dir, ensure_writable, iso, utcnow
+from runbooks.runner import RunOptions, check_can_run, run_playbook
+from runbooks.summary import SIMULATED
+from runbooks.transcripts.seal import seal_run
+from runbooks.verdict import RANK as VERDICT_RANK
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 from invoke import Program
 from invoke.exceptions import Exit
 
-from . import __version__
-from .tasks import ns
-from .tasks.flags import CANNOT_RUN
+from runbooks import __version__
+from runbooks.tasks import ns
+from runbooks.tasks.flags import CANNOT_RUN
 
 
 class RunbooksProgram(Program):

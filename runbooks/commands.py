@@ -86,7 +86,7 @@ class Command:
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """Render a command template; every `{{ value }}` comes out shell-quoted."""
-    from .errors import PlaybookError
+    from runbooks.errors import PlaybookError
 
     try:
         return _ENV.from_string(template).render(**variables).strip()

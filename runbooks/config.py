@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .yamlfile import LMap, line_of, load_yaml
+from runbooks.errors import ConfigError
+from runbooks.yamlfile import LMap, line_of, load_yaml
 
 SANDBOX = "sandbox"
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
@@ -166,7 +166,7 @@ class Config:
 
 def sandbox_target(ensure_up: bool = True) -> Target:
     """The built-in target: the simulated eatfit24 host, started on demand."""
-    from . import sandbox
+    from runbooks import sandbox
 
     state = sandbox.default_state_dir()
     if ensure_up:
@@ -411,9 +411,9 @@ def _validate_monitor(raw: Mapping[str, Any], ctx: str, where: str) -> None:
     with the monitor's own rules; errors point at the file line of the offending key."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from .monitor.catalog import CATALOG
-    from .monitor.custom import validate as validate_custom
-    from .monitor.thresholds import settings_from
+    from runbooks.packs.eatfit24.monitor.catalog import CATALOG
+    from runbooks.packs.eatfit24.monitor.custom import validate as validate_custom
+    from runbooks.packs.eatfit24.monitor.thresholds import settings_from
 
     prefix = f"{ctx}.monitor"
     try:

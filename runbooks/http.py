@@ -25,7 +25,7 @@ import urllib.request
 import uuid
 from typing import Any, Protocol
 
-from .model import HttpRequest, HttpResponse
+from runbooks.model import HttpRequest, HttpResponse
 
 MAX_BODY = 20 * 1024 * 1024
 MAX_REDIRECTS = 5

@@ -10,8 +10,8 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 
-from .config import ApiConfig
-from .model import Note
+from runbooks.config import ApiConfig
+from runbooks.model import Note
 
 HEADER = "x-telegram-init-data"
 MAX_AGE_S = 24 * 3600

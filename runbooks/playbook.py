@@ -22,11 +22,11 @@ from typing import Any
 
 import jinja2
 
-from .conditions import compile_condition
-from .errors import PlaybookError
-from .resources import playbooks_dir
-from .steps.base import Step, is_kind, known_kinds, validate_params
-from .yamlfile import line_of, load_yaml
+from runbooks.conditions import compile_condition
+from runbooks.errors import PlaybookError
+from runbooks.resources import playbooks_dir
+from runbooks.steps.base import Step, is_kind, known_kinds, validate_params
+from runbooks.yamlfile import line_of, load_yaml
 
 PLAYBOOK_KEYS = {"name", "description", "steps", "vars", "mutating"}
 STEP_KEYS = {"name", "kind", "params", "confirm", "mutates", "timeout", "when", "description", "tags", "always"}

@@ -24,16 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .commands import Command
-from .conditions import evaluate
-from .config import ApiConfig, Target
-from .connectors import Connector, connect
-from .connectors.base import hop_fields
-from .console import Out
-from .errors import CANNOT_RUN, Aborted, ConnectError, ConnectionLost, InputError, RunbooksError, Terminated
-from .http import HttpTransport, UrllibTransport
-from .model import (
+from runbooks import __version__
+from runbooks.commands import Command
+from runbooks.conditions import evaluate
+from runbooks.config import ApiConfig, Target
+from runbooks.connectors import Connector, connect
+from runbooks.connectors.base import hop_fields
+from runbooks.errors import CANNOT_RUN, Aborted, ConnectError, ConnectionLost, InputError, RunbooksError, Terminated
+from runbooks.http import HttpTransport, UrllibTransport
+from runbooks.model import (
     Batch,
     Confirm,
     Finding,
@@ -47,15 +46,16 @@ from .model import (
     StepResult,
     Verdict,
 )
-from .playbook import Playbook
-from .redact import Redactor
-from .steps.base import Step, StepContext, get_kind
-from .transcript import Transcript, iso, utcnow
-from .transcripts.seal import seal_run
-from .verdict import EXIT_FOR_VERDICT
+from runbooks.playbook import Playbook
+from runbooks.record.console import Out
+from runbooks.record.redact import Redactor
+from runbooks.record.transcript import Transcript, iso, utcnow
+from runbooks.steps.base import Step, StepContext, get_kind
+from runbooks.transcripts.seal import seal_run
+from runbooks.verdict import EXIT_FOR_VERDICT
 
 if TYPE_CHECKING:
-    from .transcripts.cast import CastWriter
+    from runbooks.record.cast import CastWriter
 
 DEFAULT_TIMEOUT = 300.0
 MAX_RECORDED_OUTPUT = 2_000_000  # chars per stream kept in events.jsonl
@@ -311,7 +311,7 @@ class Runner:
 
     def _open_cast(self, tr: Transcript) -> CastWriter | None:
         """transcript.cast next to events.jsonl: this run's own terminal output (asciicast v2)."""
-        from .transcripts.cast import FILENAME, CastWriter
+        from runbooks.record.cast import FILENAME, CastWriter
 
         try:
             cast = CastWriter(tr.dir / FILENAME, self.target.name, f"{self.task} on {self.target.name}",

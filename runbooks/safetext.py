@@ -10,7 +10,7 @@ line/paragraph separators and the bidirectional overrides/isolates. A CR LF pair
 a newline; a lone CR (which would let a line overwrite itself) is shown as `\\x0d`.
 
 Run it BEFORE masking secrets: an escape sequence inside a secret would otherwise hide
-it from the masker and be removed afterwards (`runbooks.redact.Redactor.text` does so).
+it from the masker and be removed afterwards (`runbooks.record.redact.Redactor.text` does so).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Finding, RunResult
+from runbooks.model import Finding, RunResult
 
 SIMULATED = "SIMULATED HOST (the built-in sandbox, not production)"
 SIMULATED_SHORT = "SIMULATED HOST, not production"

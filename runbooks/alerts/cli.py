@@ -9,14 +9,14 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from ..console import Out
-from ..errors import InputError, RunbooksError
-from . import lifecycle
+from runbooks.alerts import lifecycle
+from runbooks.errors import InputError, RunbooksError
+from runbooks.record.console import Out
 
 
 def _target_and_history(target: str | None, transcript_dir: str | None, single: bool) -> tuple[list[str], Any]:
-    from ..config import load_config
-    from ..monitor.history import history_path
+    from runbooks.config import load_config
+    from runbooks.packs.eatfit24.monitor.history import history_path
 
     names = load_config().target_names(target)
     if single and len(names) != 1:
@@ -26,8 +26,8 @@ def _target_and_history(target: str | None, transcript_dir: str | None, single: 
 
 def ack(key: str | None, for_: str | None, why: str | None, target: str | None, transcript_dir: str | None,
         as_json: bool = False) -> int:
-    from ..monitor.schedule import parse_duration
-    from ..transcript import iso
+    from runbooks.packs.eatfit24.monitor.schedule import parse_duration
+    from runbooks.record.transcript import iso
 
     out = Out(json_mode=as_json)
     try:
@@ -39,7 +39,7 @@ def ack(key: str | None, for_: str | None, why: str | None, target: str | None, 
         if not why or not why.strip():
             raise InputError('--why: say why the problem may stay quiet (e.g. --why "fix deploys at 14:00")')
         names, hist = _target_and_history(target, transcript_dir, single=True)
-        from ..monitor.history import History
+        from runbooks.packs.eatfit24.monitor.history import History
 
         con = History(hist).connect()
         who = f"{getpass.getuser()}@{socket.gethostname()}"
@@ -74,7 +74,7 @@ def list_(target: str | None, transcript_dir: str | None, as_json: bool = False,
         return exc.exit_code
     rows: list[dict[str, Any]] = []
     if hist.is_file():
-        from ..monitor.history import History
+        from runbooks.packs.eatfit24.monitor.history import History
 
         con = History(hist).connect()
         try:

@@ -11,13 +11,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ..config import Target
-from ..console import Out
-from ..model import RunResult
-from ..redact import Redactor
-from . import lifecycle, notify, record
-from .identity import observe
-from .transport import Transport
+from runbooks.alerts import lifecycle, notify, record
+from runbooks.alerts.identity import observe
+from runbooks.alerts.transport import Transport
+from runbooks.config import Target
+from runbooks.model import RunResult
+from runbooks.record.console import Out
+from runbooks.record.redact import Redactor
 
 
 def process(result: RunResult, target: Target, out: Out, history: Path,
@@ -47,7 +47,7 @@ def process(result: RunResult, target: Target, out: Out, history: Path,
 
 
 def lifecycle_connection(history: Path) -> sqlite3.Connection:
-    from ..monitor.history import History
+    from runbooks.packs.eatfit24.monitor.history import History
 
     return History(history).connect()
 

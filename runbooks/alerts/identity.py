@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import Finding
+from runbooks.model import Finding
 
 MAIN_IDS = (("photo_id", "photo"), ("cancel_event_id", "cancel_event"), ("meal_id", "meal"))
 KEY_OBJECTS = 3  # objects spelled out in a key; more are summarised as "+N#hash"
@@ -145,8 +145,8 @@ def observe(findings: Iterable[Finding], object_findings: Iterable[str] | None =
     names objects (default: the monitor's point rules); the rest are rates/anomalies.
     `order`: the catalog order that decides which finding names a group."""
     if object_findings is None or order is None:
-        from ..monitor.catalog import CATALOG
-        from ..monitor.rules import POINT_RULES
+        from runbooks.packs.eatfit24.monitor.catalog import CATALOG
+        from runbooks.packs.eatfit24.monitor.rules import POINT_RULES
 
         object_findings = POINT_RULES if object_findings is None else object_findings
         order = list(CATALOG) if order is None else order

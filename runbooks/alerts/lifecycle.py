@@ -33,8 +33,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import RunResult
-from .identity import SEVERITY_RANK, Observation, sort_objects
+from runbooks.alerts.identity import SEVERITY_RANK, Observation, sort_objects
+from runbooks.model import RunResult
 
 ESCALATION_FACTOR = 2.0  # count at least doubled since the team was last told
 NOT_UPDATING = ("unknown", "error", "aborted")
@@ -143,7 +143,7 @@ def resolvable(result: RunResult) -> set[str]:
     log whose container was recreated inside the window, or a `--tail` that was reached
     (coverage `partial`), cannot prove an exception is gone: its findings keep their
     problems open."""
-    from ..monitor.sections import NEEDS
+    from runbooks.packs.eatfit24.monitor.sections import NEEDS
 
     shaky = {src for src, c in (result.coverage or {}).items()
              if isinstance(c, Mapping) and c.get("status") in ("partial", "error")}
@@ -154,7 +154,7 @@ def resolvable(result: RunResult) -> set[str]:
 
 
 def _now_iso() -> str:
-    from ..transcript import iso, utcnow
+    from runbooks.record.transcript import iso, utcnow
 
     return iso(utcnow())
 

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import InputError
-from .lifecycle import Change
-from .transport import PostResult, Transport, UrllibTransport
+from runbooks.alerts.lifecycle import Change
+from runbooks.alerts.transport import PostResult, Transport, UrllibTransport
+from runbooks.errors import InputError
 
 CHANNELS = ("telegram", "webhook")
 DEFAULT_TIMEOUT = 5.0

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..redact import Redactor
-from ..render import render_transcript_md
-from ..transcript import iso, read_events, utcnow
+from runbooks.record.redact import Redactor
+from runbooks.record.render import render_transcript_md
+from runbooks.record.transcript import iso, read_events, utcnow
 
 
 def append(run_dir: Path, redactor: Redactor, events: list[tuple[str, dict[str, Any]]]) -> None:

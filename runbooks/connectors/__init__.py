@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..config import Target
-from .base import Connector, OutputCallback
+from runbooks.config import Target
+from runbooks.connectors.base import Connector, OutputCallback
 
 __all__ = ["Connector", "OutputCallback", "connect"]
 
@@ -11,11 +11,11 @@ __all__ = ["Connector", "OutputCallback", "connect"]
 def connect(target: Target) -> Connector:
     """Open ONE connection for the whole run (closed by the caller)."""
     if target.transport == "local":
-        from .local import LocalConnector
+        from runbooks.connectors.local import LocalConnector
 
         conn: Connector = LocalConnector(target)
     else:
-        from .ssh import SshConnector
+        from runbooks.connectors.ssh import SshConnector
 
         conn = SshConnector(target)
     conn.open()

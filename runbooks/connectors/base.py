@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..model import Result
+from runbooks.model import Result
 
 # (stream, text) with stream "stdout" or "stderr": live output for long commands.
 OutputCallback = Callable[[str, str], None]

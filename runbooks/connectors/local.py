@@ -14,9 +14,9 @@ import subprocess
 import threading
 import time
 
-from ..config import Target
-from ..model import Result
-from .base import TIMEOUT_EXIT, OutputCallback, live_decoders
+from runbooks.config import Target
+from runbooks.connectors.base import TIMEOUT_EXIT, OutputCallback, live_decoders
+from runbooks.model import Result
 
 
 class LocalConnector:

@@ -38,10 +38,10 @@ from typing import Any
 
 import paramiko
 
-from ..config import Target
-from ..errors import ConnectError, ConnectionLost, HostKeyError
-from ..model import Result
-from .base import TIMEOUT_EXIT, OutputCallback, live_decoders
+from runbooks.config import Target
+from runbooks.connectors.base import TIMEOUT_EXIT, OutputCallback, live_decoders
+from runbooks.errors import ConnectError, ConnectionLost, HostKeyError
+from runbooks.model import Result
 
 # paramiko's transport thread logs handshake failures with a traceback; with no handler
 # configured Python prints it on stderr. The failure reaches the operator as one line

@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..transcripts.runs import parse_ts
-from .sources import rel
+from runbooks.report.sources import rel
+from runbooks.transcripts.runs import parse_ts
 
 MAX_LINKS = 12
 

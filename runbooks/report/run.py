@@ -10,29 +10,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..app import build_redactor
-from ..config import load_config
-from ..console import Out
-from ..errors import InputError, RunbooksError
-from ..model import RunResult
-from ..playbook import load_playbook
-from ..render import render_template
-from ..runner import RunOptions, _runbooks_commit, run_playbook
-from ..summary import SIMULATED_SHORT
-from ..transcript import default_transcript_dir, iso, read_events, utcnow
-from ..transcripts.runs import window_start
-from ..transcripts.seal import seal_run
-from .criteria import CRITERIA, FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
-from .problems import load as load_problems
-from .sources import earlier_alerts, history_rows, rel
+from runbooks import __version__
+from runbooks.app import build_redactor
+from runbooks.config import load_config
+from runbooks.errors import InputError, RunbooksError
+from runbooks.model import RunResult
+from runbooks.playbook import load_playbook
+from runbooks.record.console import Out
+from runbooks.record.render import render_template
+from runbooks.record.transcript import default_transcript_dir, iso, read_events, utcnow
+from runbooks.report.criteria import CRITERIA, FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
+from runbooks.report.problems import load as load_problems
+from runbooks.report.sources import earlier_alerts, history_rows, rel
+from runbooks.runner import RunOptions, _runbooks_commit, run_playbook
+from runbooks.summary import SIMULATED_SHORT
+from runbooks.transcripts.runs import window_start
+from runbooks.transcripts.seal import seal_run
 
 # the P0 run's checks plus what the criteria rest on
 EXTRA_CHECKS = tuple(dict.fromkeys(f for c in CRITERIA for f in c.findings))
 
 
 def fresh_vars(since: str) -> dict[str, Any]:
-    from ..monitor.sections import needs_for, run_vars
+    from runbooks.packs.eatfit24.monitor.sections import needs_for, run_vars
 
     v = run_vars("monitor.p0", since=since)
     v["checks"] = list(v["checks"]) + [c for c in EXTRA_CHECKS if c not in v["checks"]]
@@ -50,7 +50,7 @@ def _fresh(result: RunResult, link_base: Path) -> FreshRun:
 
 def _alert_lifecycle(result: RunResult, tgt: Any, out: Out, hist_path: Path) -> None:
     """The fresh run is a monitor run too: it moves the problems along (never notifies)."""
-    from ..alerts.hook import process
+    from runbooks.alerts.hook import process
 
     try:
         process(result, tgt, out, hist_path, None)
@@ -75,8 +75,8 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
         playbook = load_playbook("monitor")
         variables = fresh_vars(since)
         tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
-        from ..monitor.history import history_path
-        from ..transcript import ensure_writable
+        from runbooks.packs.eatfit24.monitor.history import history_path
+        from runbooks.record.transcript import ensure_writable
 
         ensure_writable(tdir)  # a run that cannot be recorded does not start (exit 3)
 

@@ -10,8 +10,8 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from ..transcripts.runs import Run, find_runs, parse_ts
-from .criteria import CRITERIA, EarlierAlert, HistoryRow
+from runbooks.report.criteria import CRITERIA, EarlierAlert, HistoryRow
+from runbooks.transcripts.runs import Run, find_runs, parse_ts
 
 
 def rel(path: Path, base: Path) -> str:

@@ -11,18 +11,18 @@ __all__ = ["Sandbox", "SandboxConfig", "SandboxError", "builtin_target", "defaul
 
 
 def fault_descriptions() -> dict[str, str]:
-    from .faultlist import FAULT_DESCRIPTIONS
+    from runbooks.sandbox.faultlist import FAULT_DESCRIPTIONS
 
     return dict(FAULT_DESCRIPTIONS)
 
 
 def __getattr__(name: str) -> Any:
     if name in ("Sandbox", "SandboxError", "builtin_target", "ensure_up", "export_init_data"):
-        from . import core
+        from runbooks.sandbox import core
 
         return getattr(core, name)
     if name in ("SandboxConfig", "default_state_dir"):
-        from . import paths
+        from runbooks.sandbox import paths
 
         return getattr(paths, name)
     raise AttributeError(name)

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..invocation import program_name
-from .faultlist import FAULT_DESCRIPTIONS
-from .paths import IDLE_ENV, INIT_DATA_ENV, idle_seconds
+from runbooks.invocation import program_name
+from runbooks.sandbox.faultlist import FAULT_DESCRIPTIONS
+from runbooks.sandbox.paths import IDLE_ENV, INIT_DATA_ENV, idle_seconds
 
 
 def _sb(state: str | Path | None) -> Any:
-    from .core import Sandbox
+    from runbooks.sandbox.core import Sandbox
 
     return Sandbox(state)
 
@@ -23,7 +23,7 @@ def _print(data: Any) -> None:
 
 
 def _errors() -> tuple[type[BaseException], ...]:
-    from .core import SandboxError
+    from runbooks.sandbox.core import SandboxError
 
     return (SandboxError, OSError)
 

@@ -10,11 +10,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from . import faultflags
-from .fslock import locked
-from .logfile import LiveSink, LogSink
-from .paths import SandboxConfig, StatePaths
-from .timefmt import celery_prefix, docker_stamp, gunicorn_time, utcnow
+from runbooks.sandbox import faultflags
+from runbooks.sandbox.fslock import locked
+from runbooks.sandbox.logfile import LiveSink, LogSink
+from runbooks.sandbox.paths import SandboxConfig, StatePaths
+from runbooks.sandbox.timefmt import celery_prefix, docker_stamp, gunicorn_time, utcnow
 
 IMAGES = {"db": "postgres:16-alpine", "redis": "redis:7-alpine", "frontend": "eatfit24-frontend"}
 COMMANDS = {

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from . import faultflags
-from .fslock import locked
-from .logfile import BatchSink, LiveSink, LogSink
-from .paths import SandboxConfig, StatePaths
-from .timefmt import celery_prefix, gunicorn_time
+from runbooks.sandbox import faultflags
+from runbooks.sandbox.fslock import locked
+from runbooks.sandbox.logfile import BatchSink, LiveSink, LogSink
+from runbooks.sandbox.paths import SandboxConfig, StatePaths
+from runbooks.sandbox.timefmt import celery_prefix, gunicorn_time
 
 USER_AGENTS = [
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 Telegram-iOS/11.2",

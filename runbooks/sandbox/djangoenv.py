@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .paths import BACKEND_DIR, PACKAGE_ROOT, STATE_ENV, StatePaths
+from runbooks.sandbox.paths import BACKEND_DIR, PACKAGE_ROOT, STATE_ENV, StatePaths
 
 _active: Path | None = None
 IN_CONTAINER_ENV = "RUNBOOKS_SANDBOX_IN_CONTAINER"

@@ -6,8 +6,8 @@ import json
 import os
 from typing import Any
 
-from .fslock import locked
-from .paths import StatePaths
+from runbooks.sandbox.fslock import locked
+from runbooks.sandbox.paths import StatePaths
 
 
 def load(paths: StatePaths) -> dict[str, Any]:

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import containers, faultflags, flow, food
-from .ctx import Ctx
-from .faultlist import FAULT_DESCRIPTIONS
-from .sim import MealPlan, PhotoPlan, run_meal
-from .timefmt import MSK, celery_prefix, utcnow
-from .users import api_user, population
+from runbooks.sandbox import containers, faultflags, flow, food
+from runbooks.sandbox.ctx import Ctx
+from runbooks.sandbox.faultlist import FAULT_DESCRIPTIONS
+from runbooks.sandbox.sim import MealPlan, PhotoPlan, run_meal
+from runbooks.sandbox.timefmt import MSK, celery_prefix, utcnow
+from runbooks.sandbox.users import api_user, population
 
 Injector = Callable[..., dict[str, Any]]  # (ctx, now, **params) -> evidence
 FAULTS: dict[str, tuple[str, Injector]] = {}
@@ -159,7 +159,7 @@ def _cancel_not_applied(ctx: Ctx, now: datetime) -> dict[str, Any]:
 
 
 def _cancel_line_counts(ctx: Ctx) -> tuple[int, int, int]:
-    from .truth import log_counts
+    from runbooks.sandbox.truth import log_counts
 
     ctx.flush()
     c = log_counts(ctx.paths)["cancel"]
@@ -240,7 +240,7 @@ def _finalization_exception(ctx: Ctx, now: datetime) -> dict[str, Any]:
 
 @fault("failed_spike")
 def _failed_spike(ctx: Ctx, now: datetime) -> dict[str, Any]:
-    from .truth import log_counts
+    from runbooks.sandbox.truth import log_counts
 
     ctx.flush()
     logs = log_counts(ctx.paths)  # finalizations are logged by the worker and by the backend (legacy cancel)
@@ -261,7 +261,7 @@ def _failed_spike(ctx: Ctx, now: datetime) -> dict[str, Any]:
 
 @fault("race_guard_spike")
 def _race_guard_spike(ctx: Ctx, now: datetime) -> dict[str, Any]:
-    from .truth import log_counts
+    from runbooks.sandbox.truth import log_counts
 
     ctx.flush()
     w = log_counts(ctx.paths)["worker"]
@@ -317,4 +317,4 @@ def inject(ctx: Ctx, name: str, **params: Any) -> dict[str, Any]:
     return evidence
 
 
-from . import realfaults  # noqa: E402,F401  (registers the faults seen on the real backend)
+from runbooks.sandbox import realfaults  # noqa: E402,F401  (registers the faults seen on the real backend)

@@ -15,9 +15,9 @@ from typing import Any
 from apps.nutrition.models import CancelEvent, FoodItem, Meal, MealPhoto
 from django.db import IntegrityError, transaction
 
-from . import aierrors, food
-from .ctx import Ctx
-from .timefmt import MSK
+from runbooks.sandbox import aierrors, food
+from runbooks.sandbox.ctx import Ctx
+from runbooks.sandbox.timefmt import MSK
 
 TASK = "apps.ai.tasks.recognize_food_async"
 ACTIVE = (MealPhoto.Status.PENDING, MealPhoto.Status.PROCESSING)

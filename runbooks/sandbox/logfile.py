@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .fslock import locked
-from .timefmt import docker_stamp, normalize_stamp
+from runbooks.sandbox.fslock import locked
+from runbooks.sandbox.timefmt import docker_stamp, normalize_stamp
 
 
 def encode(text: str, stream: str, stamp: str) -> str:

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .paths import SandboxConfig
+from runbooks.sandbox.paths import SandboxConfig
 
 AUTHOR = ("Eatfit24 Dev", "dev@eatfit24.example")
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import faultflags, flow
-from .ctx import Ctx
-from .faults import fault
-from .sim import MealPlan, PhotoPlan, run_meal
-from .timefmt import MSK
-from .users import api_user, population
+from runbooks.sandbox import faultflags, flow
+from runbooks.sandbox.ctx import Ctx
+from runbooks.sandbox.faults import fault
+from runbooks.sandbox.sim import MealPlan, PhotoPlan, run_meal
+from runbooks.sandbox.timefmt import MSK
+from runbooks.sandbox.users import api_user, population
 
 #: what ``schema_changed`` renames in the models a Django shell "inside the container" loads
 SCHEMA_RENAMES = {"MealPhoto.status": "processing_status", "Meal.status": "meal_status"}

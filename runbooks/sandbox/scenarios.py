@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from .ctx import Ctx
-from .sim import MealPlan, PhotoPlan, run_meal
-from .timefmt import utcnow
-from .users import api_user
+from runbooks.sandbox.ctx import Ctx
+from runbooks.sandbox.sim import MealPlan, PhotoPlan, run_meal
+from runbooks.sandbox.timefmt import utcnow
+from runbooks.sandbox.users import api_user
 
 SCENARIOS: dict[str, str] = {
     "A": "3 photos, first SUCCESS, Cancel, Done: meal COMPLETE with 1 SUCCESS photo",

@@ -18,7 +18,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from .paths import IDLE_ENV, idle_seconds
+from runbooks.sandbox.paths import IDLE_ENV, idle_seconds
 
 
 class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -34,8 +34,8 @@ def worker_loop(paths: Any, index: int, stop: threading.Event) -> None:
     from django.db import close_old_connections
     from django.utils import timezone
 
-    from . import containers, flow, taskqueue
-    from .ctx import Ctx
+    from runbooks.sandbox import containers, flow, taskqueue
+    from runbooks.sandbox.ctx import Ctx
 
     process = f"ForkPoolWorker-{index}"
     name = paths.load_config().worker_container
@@ -103,7 +103,7 @@ def idle_watch(paths: Any, idle: float, last_request: list[float], stop: threadi
 
 def main(argv: list[str]) -> int:
     state = Path(argv[0]).resolve()
-    from .djangoenv import activate
+    from runbooks.sandbox.djangoenv import activate
 
     paths = activate(state)
     from django.core.wsgi import get_wsgi_application

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import flow
-from .ctx import Ctx
+from runbooks.sandbox import flow
+from runbooks.sandbox.ctx import Ctx
 
 
 @dataclass

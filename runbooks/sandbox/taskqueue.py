@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .paths import StatePaths
+from runbooks.sandbox.paths import StatePaths
 
 
 def _dirs(paths: StatePaths) -> tuple[Path, Path, Path]:
@@ -32,7 +32,7 @@ def enqueue(paths: StatePaths, task: dict[str, Any]) -> None:
 
 def revoke(paths: StatePaths, task_id: str) -> bool:
     """True if a running worker received it."""
-    from . import containers
+    from runbooks.sandbox import containers
 
     if not containers.is_running(paths, paths.load_config().worker_container):
         return False

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest
 
-from .ctx import Ctx
+from runbooks.sandbox.ctx import Ctx
 
 MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
 MAX_IMAGE = 10 * 1024 * 1024
@@ -51,7 +51,7 @@ def finalize_after_cancel(ctx: Ctx, user: Any, meal_id: Any, at: datetime) -> No
     """The fixed batch cancel: once no photo of the named meal is active, finalize it."""
     from apps.nutrition.models import Meal
 
-    from . import flow
+    from runbooks.sandbox import flow
 
     try:
         mid = int(meal_id)

@@ -17,11 +17,11 @@ from typing import Any
 
 from django.db import transaction
 
-from . import flow
-from .ctx import Ctx
-from .sim import MealPlan, PhotoPlan, run_meal
-from .timefmt import utcnow
-from .users import population
+from runbooks.sandbox import flow
+from runbooks.sandbox.ctx import Ctx
+from runbooks.sandbox.sim import MealPlan, PhotoPlan, run_meal
+from runbooks.sandbox.timefmt import utcnow
+from runbooks.sandbox.users import population
 
 KINDS: list[tuple[str, float]] = [
     ("normal", 0.80), ("partial_cancel", 0.07), ("cancel_all", 0.015), ("late_cancel", 0.04),

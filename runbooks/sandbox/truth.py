@@ -9,9 +9,9 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from .logfile import read_records
-from .paths import StatePaths
-from .timefmt import utcnow
+from runbooks.sandbox.logfile import read_records
+from runbooks.sandbox.paths import StatePaths
+from runbooks.sandbox.timefmt import utcnow
 
 WORKER_PATTERNS = {
     "race_guard_cancelled": r"\[AI\] Photo \d+ is in terminal state CANCELLED, discarding results \(race condition guard\)",

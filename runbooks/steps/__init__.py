@@ -12,9 +12,9 @@ import importlib
 KIND_MODULES = {
     "shell": "runbooks.steps.shell",
     "doctor": "runbooks.steps.doctor",
-    "monitor": "runbooks.monitor.steps",
-    "rollback": "runbooks.rollback.steps",
-    "predeploy": "runbooks.predeploy.steps",
+    "monitor": "runbooks.packs.eatfit24.monitor.steps",
+    "rollback": "runbooks.packs.eatfit24.rollback.steps",
+    "predeploy": "runbooks.packs.eatfit24.predeploy.steps",
 }
 
 _imported: set[str] = set()

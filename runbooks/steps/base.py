@@ -21,11 +21,11 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from ..commands import Command
-from ..model import Batch, Confirm, HttpRequest, HttpResponse, Note, Prompt, Result, StepOutcome
+from runbooks.commands import Command
+from runbooks.model import Batch, Confirm, HttpRequest, HttpResponse, Note, Prompt, Result, StepOutcome
 
 if TYPE_CHECKING:
-    from ..config import Target
+    from runbooks.config import Target
 
 Request = Union[Command, HttpRequest, Confirm, Prompt, Note, Batch]
 Answer = Union[Result, HttpResponse, bool, str, None]
@@ -88,7 +88,7 @@ def get_kind(name: str) -> StepFn:
 
 
 def is_kind(name: str) -> bool:
-    from . import load_all, load_kind
+    from runbooks.steps import load_all, load_kind
 
     load_kind(name)
     if name not in _REGISTRY:
@@ -97,14 +97,14 @@ def is_kind(name: str) -> bool:
 
 
 def known_kinds() -> list[str]:
-    from . import load_all
+    from runbooks.steps import load_all
 
     load_all()
     return sorted(_REGISTRY)
 
 
 def validate_params(kind: str, params: Mapping[str, Any]) -> None:
-    from . import load_kind
+    from runbooks.steps import load_kind
 
     load_kind(kind)
     v = _VALIDATORS.get(kind)

@@ -7,10 +7,10 @@ import json
 import re
 from typing import Any
 
-from ..commands import Command
-from ..initdata import stale_notes
-from ..model import Finding, Note, StepOutcome
-from .base import Step, StepContext, StepGen, step_kind
+from runbooks.commands import Command
+from runbooks.initdata import stale_notes
+from runbooks.model import Finding, Note, StepOutcome
+from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 
 # Each probe prints "@@rb <name> <exit code>" then its output, so parsing never depends on
 # the wording of a tool's messages.
@@ -74,7 +74,7 @@ def parse_probe(stdout: str) -> dict[str, tuple[int, str]]:
 
 @step_kind("doctor")
 def doctor(step: Step, ctx: StepContext) -> StepGen:
-    from ..monitor.gather import LOG_FILTER_AWK
+    from runbooks.packs.eatfit24.monitor.gather import LOG_FILTER_AWK
 
     probe_vars = {**ctx.vars, "filter": LOG_FILTER_AWK, "filter_sample": FILTER_SAMPLE}
     res = yield Command(template=PROBE, vars=probe_vars, label="host probe", timeout=step.timeout or 60)

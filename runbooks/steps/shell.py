@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..commands import Command, check_template
-from ..model import StepOutcome
-from .base import Step, StepContext, StepGen, step_kind
+from runbooks.commands import Command, check_template
+from runbooks.model import StepOutcome
+from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 
 
 def _validate(params: Mapping[str, Any]) -> None:

@@ -10,7 +10,7 @@ import importlib
 
 from invoke import Collection
 
-from . import core
+from runbooks.tasks import core
 
 ns = Collection()
 ns.add_task(core.doctor)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from .core import COMMON_HELP, finish
-from .flags import task
+from runbooks.tasks.core import COMMON_HELP, finish
+from runbooks.tasks.flags import task
 
 
 @task(positional=["key"], help={"key": "the problem's key, as `inv alerts.list` or a notification shows it (a unique prefix will do)",
@@ -15,7 +15,7 @@ from .flags import task
             "json": COMMON_HELP["json"], "transcript_dir": COMMON_HELP["transcript_dir"]})
 def ack(c, key=None, for_="4h", why=None, target=None, json=False, transcript_dir=None):
     """Acknowledge a known problem: still shown by every run, not notified until --for runs out."""
-    from ..alerts.cli import ack as body
+    from runbooks.alerts.cli import ack as body
 
     finish(body(key, for_, why, target, transcript_dir, json))
 
@@ -25,7 +25,7 @@ def ack(c, key=None, for_="4h", why=None, target=None, json=False, transcript_di
                          "all": "also list resolved problems"})
 def list_(c, target=None, json=False, transcript_dir=None, all=False):
     """Open problems with their keys, first/last seen, and who acknowledged them."""
-    from ..alerts.cli import list_ as body
+    from runbooks.alerts.cli import list_ as body
 
     finish(body(target, transcript_dir, json, all))
 

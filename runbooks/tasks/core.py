@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .flags import task
+from runbooks.tasks.flags import task
 
 COMMON_HELP = {
     "target": "target, group or comma list from runbooks.yaml (default: $RUNBOOKS_TARGET, default_target, else the built-in sandbox)",
@@ -17,7 +17,7 @@ def parse_seconds(flag: str, value: object) -> float | None:
     when not given; anything else is one line naming the flag (exit 3)."""
     import math
 
-    from ..errors import InputError
+    from runbooks.errors import InputError
 
     if value is None or value == "":
         return None
@@ -31,7 +31,7 @@ def parse_seconds(flag: str, value: object) -> float | None:
 
 
 def finish(code: int) -> None:
-    from ..app import exit_with
+    from runbooks.app import exit_with
 
     exit_with(code)
 
@@ -39,7 +39,7 @@ def finish(code: int) -> None:
 @task(help=COMMON_HELP)
 def doctor(c, target=None, json=False, transcript_dir=None, verbose=False):
     """Check a target: SSH + verified host key, docker, containers, project repo, Django shell."""
-    from ..app import TaskSpec, run_task
+    from runbooks.app import TaskSpec, run_task
 
     finish(run_task(TaskSpec(task="doctor", playbook="doctor", target=target, json=json, transcript_dir=transcript_dir,
                              verbose=verbose)))
@@ -62,15 +62,15 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
     """Run any playbook (by name or path) on a target: the engine without a dedicated task."""
     from pathlib import Path
 
-    from ..app import TaskSpec, run_task
-    from ..errors import InputError
+    from runbooks.app import TaskSpec, run_task
+    from runbooks.errors import InputError
 
     variables = {}
     for item in var or []:
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
-            from ..app import _fail
-            from ..console import Out
+            from runbooks.app import _fail
+            from runbooks.record.console import Out
 
             spec = TaskSpec(task=f"play.{Path(playbook).stem}", playbook=playbook, target=target, json=json)
             finish(_fail(Out(json_mode=json), spec, f"--var {item!r}: expected NAME=VALUE", InputError.exit_code))
@@ -78,8 +78,8 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
         variables[name] = value
     import shlex
 
-    from ..app import secret_vars
-    from ..invocation import resume_command
+    from runbooks.app import secret_vars
+    from runbooks.invocation import resume_command
 
     fallback = (f"inv play --playbook {shlex.quote(playbook)}" + (f" --target {shlex.quote(target)}" if target else "")
                 + " --start-at {step}").replace("{", "{{").replace("}", "}}").replace("{{step}}", "{step}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from .core import COMMON_HELP, finish
-from .flags import task
+from runbooks.tasks.core import COMMON_HELP, finish
+from runbooks.tasks.flags import task
 
 MONITOR_HELP = {
     **COMMON_HELP,
@@ -18,22 +18,22 @@ MONITOR_HELP = {
 
 
 def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, notify=None, verbose=False) -> int:
-    from ..alerts import notify as notifier
-    from ..app import TaskSpec, run_task
-    from ..console import Out
-    from ..errors import RunbooksError
-    from ..monitor import run_vars
+    from runbooks.alerts import notify as notifier
+    from runbooks.app import TaskSpec, run_task
+    from runbooks.errors import RunbooksError
+    from runbooks.packs.eatfit24.monitor import run_vars
+    from runbooks.record.console import Out
 
     task_name = f"monitor.{name}"
     try:
         variables = run_vars(task_name, since=since or "24h", tail=tail)
         channels = notifier.parse(notify)
         if metrics_out:
-            from ..transcript import ensure_writable_file
+            from runbooks.record.transcript import ensure_writable_file
 
             ensure_writable_file(metrics_out, "--metrics-out")  # before anything runs, not after the verdict
     except RunbooksError as exc:
-        from ..app import _fail
+        from runbooks.app import _fail
 
         return _fail(Out(json_mode=json), TaskSpec(task=task_name, playbook="monitor", target=target, json=json),
                      exc.message, exc.exit_code)
@@ -43,7 +43,7 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
     def after(result, tgt, out) -> None:
         _alerts(result, tgt, out, transcript_dir, channels)
         if metrics_out:
-            from ..monitor.metrics import run_metrics, write_runs
+            from runbooks.packs.eatfit24.monitor.prometheus import run_metrics, write_runs
 
             runs.append(run_metrics(result, tgt.name))
             write_runs(metrics_out, runs)
@@ -56,8 +56,8 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
 
 def _alerts(result, tgt, out, transcript_dir, channels) -> None:
     """Alert lifecycle + notifications (runbooks/alerts): never changes the verdict."""
-    from ..alerts.hook import process
-    from ..monitor.history import history_path
+    from runbooks.alerts.hook import process
+    from runbooks.packs.eatfit24.monitor.history import history_path
 
     try:
         process(result, tgt, out, history_path(transcript_dir), channels)
@@ -84,21 +84,21 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
     if every is None and for_ is None:
         finish(_run("p0", target, since, tail, json, transcript_dir, metrics_out, notify, verbose))
         return
-    from ..console import Out
-    from ..errors import RunbooksError
-    from ..monitor.repeat import repeat
-    from ..monitor.schedule import run_times
+    from runbooks.errors import RunbooksError
+    from runbooks.packs.eatfit24.monitor.repeat import repeat
+    from runbooks.packs.eatfit24.monitor.schedule import run_times
+    from runbooks.record.console import Out
 
     out = Out(json_mode=json)
     try:
         from datetime import datetime, timezone
 
-        from ..alerts.notify import parse
+        from runbooks.alerts.notify import parse
 
         run_times(datetime.now(timezone.utc), every, for_)  # validate before the first run
         parse(notify)
     except RunbooksError as exc:
-        from ..app import TaskSpec, _fail
+        from runbooks.app import TaskSpec, _fail
 
         finish(_fail(out, TaskSpec(task="monitor.p0", playbook="monitor", target=target, json=json), exc.message,
                      exc.exit_code))
@@ -106,12 +106,12 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
 
     def once() -> tuple[int, str, str]:
         code = _run("p0", target, since, tail, json, transcript_dir, metrics_out, notify, verbose)
-        from ..verdict import VERDICT_FOR_EXIT
+        from runbooks.verdict import VERDICT_FOR_EXIT
 
         verdict = VERDICT_FOR_EXIT.get(code, "?")
         return code, verdict, ""
 
-    from ..app import _sigterm_as_interrupt
+    from runbooks.app import _sigterm_as_interrupt
 
     restore = _sigterm_as_interrupt()  # SIGTERM between runs stops the loop like Ctrl-C
     try:
@@ -138,13 +138,13 @@ def watch(c, target=None, tail=None, duration=None, transcript_dir=None):
     import sys
     from pathlib import Path
 
-    from ..app import _sigterm_as_interrupt, build_redactor, resolve_targets
-    from ..console import Out
-    from ..errors import RunbooksError
-    from ..monitor.live import watch as live_watch
-    from ..monitor.window import parse_tail
-    from ..transcript import default_transcript_dir, ensure_writable
-    from .core import parse_seconds
+    from runbooks.app import _sigterm_as_interrupt, build_redactor, resolve_targets
+    from runbooks.errors import RunbooksError
+    from runbooks.packs.eatfit24.monitor.watch import watch as live_watch
+    from runbooks.packs.eatfit24.monitor.window import parse_tail
+    from runbooks.record.console import Out
+    from runbooks.record.transcript import default_transcript_dir, ensure_writable
+    from runbooks.tasks.core import parse_seconds
 
     out = Out()
     restore = _sigterm_as_interrupt()  # SIGTERM stops the follow on the host too, like Ctrl-C

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import sys
 
-from .core import COMMON_HELP, finish
-from .flags import task
+from runbooks.tasks.core import COMMON_HELP, finish
+from runbooks.tasks.flags import task
 
 HELP = {
     **COMMON_HELP,
@@ -27,11 +27,11 @@ HELP = {
 def predeploy(c, target=None, scenario=None, yes=False, drive=False, allow_prod=False, timeout=None, json=False,
               transcript_dir=None, retries=None, cleanup=False, verbose=False):
     """Pre-deploy check: run staging scenarios A, B, C (operator or --drive) and verify logs, DB and diary."""
-    from ..app import TaskSpec, _fail, run_task
-    from ..console import Out
-    from ..errors import CANNOT_RUN, InputError
-    from ..predeploy.driver import driver_name
-    from ..predeploy.scenarios import parse_selection
+    from runbooks.app import TaskSpec, _fail, run_task
+    from runbooks.errors import CANNOT_RUN, InputError
+    from runbooks.packs.eatfit24.predeploy.driver import driver_name
+    from runbooks.packs.eatfit24.predeploy.scenarios import parse_selection
+    from runbooks.record.console import Out
 
     spec = TaskSpec(task="predeploy", playbook="predeploy", target=target, json=json, transcript_dir=transcript_dir,
                     verbose=verbose)
@@ -77,7 +77,7 @@ def _retries(value) -> int:
 
 
 def _after(result, target, out):
-    from ..predeploy.summary import print_summary
+    from runbooks.packs.eatfit24.predeploy.summary import print_summary
 
     print_summary(result, target, out)
 

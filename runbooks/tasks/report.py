@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .core import COMMON_HELP, finish
-from .flags import task
+from runbooks.tasks.core import COMMON_HELP, finish
+from runbooks.tasks.flags import task
 
 
 @task(help={
@@ -16,7 +16,7 @@ from .flags import task
 def report(c, target=None, since="24h", out=None, json=False, transcript_dir=None):
     """Success criteria after 24 h: PASS/FAIL/UNKNOWN each, from a fresh monitor run and the history.
     Exit 0 all pass, 1 unknown or P1 fail, 2 P0 fail, 3 could not run, 4 aborted."""
-    from ..report.run import report as run
+    from runbooks.report.run import report as run
 
     finish(run(target, since, out, json, transcript_dir))
 

@@ -5,8 +5,8 @@ Imports only invoke + stdlib at import time; the engine loads inside the task bo
 
 from __future__ import annotations
 
-from .core import COMMON_HELP, finish
-from .flags import task
+from runbooks.tasks.core import COMMON_HELP, finish
+from runbooks.tasks.flags import task
 
 HELP = {
     **COMMON_HELP,
@@ -31,13 +31,13 @@ def rollback(c, commit=None, reset_to=None, target=None, dry_run=False, yes=Fals
     import socket
     import uuid
 
-    from ..app import TaskSpec, _fail, run_task
-    from ..errors import RunbooksError
-    from ..invocation import resume_command
-    from ..monitor.sections import run_vars
-    from ..playbook import load_playbook
-    from ..rollback import inputs
-    from ..transcript import iso, utcnow
+    from runbooks.app import TaskSpec, _fail, run_task
+    from runbooks.errors import RunbooksError
+    from runbooks.invocation import resume_command
+    from runbooks.packs.eatfit24.monitor.sections import run_vars
+    from runbooks.packs.eatfit24.rollback import inputs
+    from runbooks.playbook import load_playbook
+    from runbooks.record.transcript import iso, utcnow
 
     spec = TaskSpec(task="rollback", playbook="rollback", target=target, json=json, transcript_dir=transcript_dir)
     try:
@@ -79,7 +79,7 @@ def _stdin_is_tty() -> bool:
 
 
 def exc_out(json_mode: bool):  # noqa: ANN201 - the engine's Out, imported lazily
-    from ..console import Out
+    from runbooks.record.console import Out
 
     return Out(json_mode=json_mode)
 

@@ -6,7 +6,7 @@ import sys
 
 from invoke import Collection
 
-from .flags import task
+from runbooks.tasks.flags import task
 
 STATE = "sandbox state dir (default: $RUNBOOKS_SANDBOX_STATE or ./.runbooks/sandbox)"
 

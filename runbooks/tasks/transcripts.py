@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from invoke import Collection
 
-from .core import COMMON_HELP, finish
-from .flags import task
+from runbooks.tasks.core import COMMON_HELP, finish
+from runbooks.tasks.flags import task
 
 
 @task(help={"path": "a run folder (with events.jsonl), or a transcripts directory to check every run in it",
@@ -14,7 +14,7 @@ from .flags import task
                                "its keys (namespace runbooks-transcript)"})
 def verify(c, path, json=False, allowed_signers=None):
     """Check a run's hash chain and seal: exit 0 intact, 1 truncated/unsealed, 2 modified/unsigned."""
-    from ..transcripts.cli import verify as run
+    from runbooks.transcripts.cli import verify as run
 
     finish(run(path, json, allowed_signers))
 
@@ -24,7 +24,7 @@ def verify(c, path, json=False, allowed_signers=None):
             "out": "write the Markdown to this file (default: print it); links are relative to the file"})
 def timeline(c, since=None, transcript_dir=None, out=None):
     """Merge the runs in a transcripts directory into one UTC timeline table (Markdown) for a postmortem."""
-    from ..transcripts.cli import timeline as run
+    from runbooks.transcripts.cli import timeline as run
 
     finish(run(since, transcript_dir, out))
 

@@ -7,10 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from ..console import Out
-from ..errors import CANNOT_RUN, RunbooksError
-from ..transcript import default_transcript_dir
-from .verify import verify_run
+from runbooks.errors import CANNOT_RUN, RunbooksError
+from runbooks.record.console import Out
+from runbooks.record.transcript import default_transcript_dir
+from runbooks.transcripts.verify import verify_run
 
 _STYLE = {"intact": "green", "truncated": "bold yellow", "unsealed": "bold yellow", "modified": "bold red",
           "unsigned": "bold red"}
@@ -55,7 +55,7 @@ def _verify_error(out: Out, as_json: bool, message: str) -> int:
 
 
 def timeline(since: str | None, transcript_dir: str | None, out_file: str | None) -> int:
-    from .timeline import build
+    from runbooks.transcripts.timeline import build
 
     out = Out()
     tdir = Path(transcript_dir) if transcript_dir else default_transcript_dir()
@@ -70,7 +70,7 @@ def timeline(since: str | None, transcript_dir: str | None, out_file: str | None
         Path(out_file).write_text(text, encoding="utf-8")
         out.line(f"Timeline of {len(runs)} run(s) written to {out_file}", "dim")
     else:
-        from ..safetext import clean
+        from runbooks.safetext import clean
 
         sys.stdout.write(clean(text))  # an edited events.jsonl must not drive the terminal either
         sys.stdout.flush()

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from runbooks.errors import InputError
 
 
 def parse_ts(ts: str) -> datetime:
@@ -99,7 +99,7 @@ def window_start(since: str | None, now: datetime | None = None) -> datetime | N
     """The start of a `--since` window (same syntax as the monitor's), or None for everything."""
     if not since:
         return None
-    from ..monitor.window import parse_since
+    from runbooks.packs.eatfit24.monitor.window import parse_since
 
     w = parse_since(since)
     if w.start_iso:

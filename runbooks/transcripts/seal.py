@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..transcript import GENESIS, private_open
+from runbooks.record.transcript import GENESIS, private_open
 
 FORMAT = "runbooks-seal/1"
 MANIFEST = "manifest.json"

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .runs import Run, find_runs
+from runbooks.transcripts.runs import Run, find_runs
 
 
 def _cell(s: Any) -> str:

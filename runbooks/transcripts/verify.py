@@ -38,8 +38,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..transcript import GENESIS
-from .seal import FORMAT, MANIFEST, SEALED_FILES, SIGNATURE, check_signature, sha256_file
+from runbooks.record.transcript import GENESIS
+from runbooks.transcripts.seal import FORMAT, MANIFEST, SEALED_FILES, SIGNATURE, check_signature, sha256_file
 
 EXIT = {"intact": 0, "truncated": 1, "unsealed": 1, "modified": 2, "unsigned": 2}
 AFTER_RUN = ("alerts", "notification")

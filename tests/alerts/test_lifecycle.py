@@ -12,7 +12,7 @@ import pytest
 from runbooks.alerts import lifecycle
 from runbooks.alerts.identity import observe
 from runbooks.model import Finding, RunResult, StepResult
-from runbooks.monitor.history import SCHEMA_VERSION, History
+from runbooks.packs.eatfit24.monitor.history import SCHEMA_VERSION, History
 
 from .test_identity import f
 

@@ -10,7 +10,7 @@ import pytest
 from runbooks.alerts import lifecycle, notify
 from runbooks.alerts.identity import observe
 from runbooks.errors import InputError
-from runbooks.monitor.history import History
+from runbooks.packs.eatfit24.monitor.history import History
 from tests.alerts.servers import serve
 
 from .test_identity import f

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runbooks.monitor.parse import summarize_log
+from runbooks.packs.eatfit24.monitor.parse import summarize_log
 
 from .logs import BACKEND_LINES, WORKER_LINES
 

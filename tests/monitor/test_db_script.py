@@ -15,9 +15,9 @@ from typing import Any
 import jinja2
 import pytest
 
-from runbooks.monitor.gather import DB_TEMPLATE_NAME, DJANGO_BOOT, db_params, render_db_script, templates_dir
-from runbooks.monitor.parse import extract_result
-from runbooks.monitor.window import parse_since
+from runbooks.packs.eatfit24.monitor.gather import DB_TEMPLATE_NAME, DJANGO_BOOT, db_params, render_db_script, templates_dir
+from runbooks.packs.eatfit24.monitor.parse import extract_result
+from runbooks.packs.eatfit24.monitor.window import parse_since
 
 pytest.importorskip("django")
 djangoenv = pytest.importorskip("runbooks.sandbox.djangoenv")

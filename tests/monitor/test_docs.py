@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runbooks.monitor.catalog import CATALOG
+from runbooks.packs.eatfit24.monitor.catalog import CATALOG
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "monitor.md"
 

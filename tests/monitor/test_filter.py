@@ -8,9 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from runbooks.monitor.gather import logs_command
-from runbooks.monitor.parse import parse_filtered, summarize_log
-from runbooks.monitor.window import parse_since
+from runbooks.packs.eatfit24.monitor.gather import logs_command
+from runbooks.packs.eatfit24.monitor.parse import parse_filtered, summarize_log
+from runbooks.packs.eatfit24.monitor.window import parse_since
 
 from .logs import BACKEND_LINES, WORKER_LINES
 

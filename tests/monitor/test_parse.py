@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from runbooks.monitor.parse import (
+from runbooks.packs.eatfit24.monitor.parse import (
     cancel_fields,
     classify,
     extract_result,

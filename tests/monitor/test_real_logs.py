@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from runbooks.monitor.gather import logs_command
-from runbooks.monitor.parse import summarize_log
-from runbooks.monitor.rules import evaluate
-from runbooks.monitor.sections import SECTIONS
-from runbooks.monitor.thresholds import settings_from
-from runbooks.monitor.window import parse_since
+from runbooks.packs.eatfit24.monitor.gather import logs_command
+from runbooks.packs.eatfit24.monitor.parse import summarize_log
+from runbooks.packs.eatfit24.monitor.rules import evaluate
+from runbooks.packs.eatfit24.monitor.sections import SECTIONS
+from runbooks.packs.eatfit24.monitor.thresholds import settings_from
+from runbooks.packs.eatfit24.monitor.window import parse_since
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real_logs"
 SH = shutil.which("dash") or "/bin/sh"

@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 
 from runbooks.errors import ConfigError
-from runbooks.monitor.anomaly import Baseline
-from runbooks.monitor.catalog import CATALOG
-from runbooks.monitor.rules import evaluate
-from runbooks.monitor.sections import NEEDS
-from runbooks.monitor.thresholds import settings_from
+from runbooks.packs.eatfit24.monitor.anomaly import Baseline
+from runbooks.packs.eatfit24.monitor.catalog import CATALOG
+from runbooks.packs.eatfit24.monitor.rules import evaluate
+from runbooks.packs.eatfit24.monitor.sections import NEEDS
+from runbooks.packs.eatfit24.monitor.thresholds import settings_from
 
 from .facts import api_facts, backend_facts, db_facts, filtered, worker_facts
 from .logs import BACKEND_LINES, CELERY, ts
@@ -145,7 +145,7 @@ def test_finalization_and_cancel_exceptions() -> None:
     out = ("1 C [2026] noise\n2 E [ERROR/ForkPoolWorker-1] Task raised: ValueError()\n"
            '3 E Traceback (most recent call last):\n4 C File "services.py", line 3, in finalize_meal\n'
            "10 M [AI][Cancel] EXCEPTION client_cancel_id=x\n0 S RUNBOOKS_EXIT 0\n")
-    from runbooks.monitor.parse import summarize_log
+    from runbooks.packs.eatfit24.monitor.parse import summarize_log
     facts = healthy()
     facts["worker_logs"] = summarize_log(out, "w")
     facts["backend_logs"] = summarize_log(out, "b")

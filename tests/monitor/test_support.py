@@ -10,13 +10,13 @@ import pytest
 
 from runbooks.errors import ConfigError, InputError
 from runbooks.model import Finding
-from runbooks.monitor.custom import evaluate_custom, validate
-from runbooks.monitor.history import History, history_path, window_key
-from runbooks.monitor.metrics import render, write_metrics
-from runbooks.monitor.schedule import next_run, run_times
-from runbooks.monitor.sections import run_vars
-from runbooks.monitor.watch import WatchCounters, follow_commands
-from runbooks.monitor.window import parse_since, parse_tail
+from runbooks.packs.eatfit24.monitor.custom import evaluate_custom, validate
+from runbooks.packs.eatfit24.monitor.follow import WatchCounters, follow_commands
+from runbooks.packs.eatfit24.monitor.history import History, history_path, window_key
+from runbooks.packs.eatfit24.monitor.prometheus import render, write_metrics
+from runbooks.packs.eatfit24.monitor.schedule import next_run, run_times
+from runbooks.packs.eatfit24.monitor.sections import run_vars
+from runbooks.packs.eatfit24.monitor.window import parse_since, parse_tail
 
 from .logs import BACKEND_LINES, WORKER_LINES
 

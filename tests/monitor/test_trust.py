@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from runbooks.monitor.coverage import logs_coverage
-from runbooks.monitor.parse import parse_ts
-from runbooks.monitor.window import parse_since
+from runbooks.packs.eatfit24.monitor.coverage import logs_coverage
+from runbooks.packs.eatfit24.monitor.parse import parse_ts
+from runbooks.packs.eatfit24.monitor.window import parse_since
 from tests.fixtures.sshd import start_sshd
 from tests.helpers import events, inv_cmd, inv_env, run_dirs, run_inv, wait_for, write_config
 

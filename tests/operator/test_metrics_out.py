@@ -11,7 +11,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from runbooks.model import Finding
-from runbooks.monitor.metrics import exposition_name, render
+from runbooks.packs.eatfit24.monitor.prometheus import exposition_name, render
 from tests.helpers import inv_env
 from tests.operator.helpers import program
 

@@ -14,8 +14,8 @@ from runbooks.config import load_config
 from runbooks.errors import ConfigError
 from runbooks.http import UrllibTransport
 from runbooks.model import FilePart, HttpRequest
-from runbooks.predeploy.eatfit24 import photo_count, task_status
-from runbooks.predeploy.photos import PhotosError, load_photos
+from runbooks.packs.eatfit24.predeploy.eatfit24 import photo_count, task_status
+from runbooks.packs.eatfit24.predeploy.photos import PhotosError, load_photos
 
 from .helpers import api_user_id, run_predeploy, write_config
 

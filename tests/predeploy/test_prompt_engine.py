@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from runbooks.config import Target
-from runbooks.console import Out
 from runbooks.errors import Aborted, InputError
 from runbooks.model import Prompt
 from runbooks.playbook import Playbook
-from runbooks.redact import Redactor
+from runbooks.record.console import Out
+from runbooks.record.redact import Redactor
+from runbooks.record.transcript import Transcript, utcnow
 from runbooks.runner import Runner, RunOptions
 from runbooks.steps.base import Step
-from runbooks.transcript import Transcript, utcnow
 
 
 class FakeOut(Out):

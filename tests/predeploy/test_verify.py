@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from runbooks.predeploy.clock import parse_host_time
-from runbooks.predeploy.pick import choose, pick_meal, settled
-from runbooks.predeploy.poll import Backoff
-from runbooks.predeploy.remote import RemoteError, UserRef, logs_command, parse_logs, parse_meals, render_script
-from runbooks.predeploy.scenarios import parse_selection
-from runbooks.predeploy.verify import Diary, parse_diary, verify_a, verify_b, verify_c
+from runbooks.packs.eatfit24.predeploy.clock import parse_host_time
+from runbooks.packs.eatfit24.predeploy.pick import choose, pick_meal, settled
+from runbooks.packs.eatfit24.predeploy.poll import Backoff
+from runbooks.packs.eatfit24.predeploy.remote import RemoteError, UserRef, logs_command, parse_logs, parse_meals, render_script
+from runbooks.packs.eatfit24.predeploy.scenarios import parse_selection
+from runbooks.packs.eatfit24.predeploy.verify import Diary, parse_diary, verify_a, verify_b, verify_c
 
 T = "2026-01-15T10:00:05.123456789Z "
 W = "[2026-01-15 13:00:05,123: INFO/ForkPoolWorker-1] "

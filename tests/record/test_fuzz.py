@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from runbooks.console import Out
 from runbooks.model import Finding, Result, RunResult, StepResult
-from runbooks.monitor.catalog import CATALOG
-from runbooks.monitor.rules import evaluate
-from runbooks.monitor.steps import interpret_logs
-from runbooks.monitor.thresholds import settings_from
-from runbooks.redact import Redactor
-from runbooks.transcript import Transcript
+from runbooks.packs.eatfit24.monitor.catalog import CATALOG
+from runbooks.packs.eatfit24.monitor.rules import evaluate
+from runbooks.packs.eatfit24.monitor.steps import interpret_logs
+from runbooks.packs.eatfit24.monitor.thresholds import settings_from
+from runbooks.record.console import Out
+from runbooks.record.redact import Redactor
+from runbooks.record.transcript import Transcript
 from tests.record.helpers import controls_in, forged_markup
 
 SETTINGS = settings_from([], set(CATALOG))

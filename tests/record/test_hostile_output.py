@@ -91,7 +91,7 @@ def test_console_in_terminal_mode_strips_sequences_before_rich(tmp_path: Path) -
 
     from rich.console import Console
 
-    from runbooks.console import Out
+    from runbooks.record.console import Out
 
     buf = io.StringIO()
     out = Out(stream=buf)

@@ -178,7 +178,7 @@ def test_transcript_folder_and_files_are_private(tmp_path: Path) -> None:
 
 
 def test_stream_masker_releases_whole_lines_only() -> None:
-    from runbooks.redact import Redactor
+    from runbooks.record.redact import Redactor
 
     m = Redactor([SECRET]).stream()
     pieces = [SECRET[:3], SECRET[3:9], SECRET[9:] + " tail\nnext ", "\x1b]0;t", "itle\x07x"]

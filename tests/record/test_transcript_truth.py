@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from runbooks.redact import Redactor
-from runbooks.transcript import Transcript
+from runbooks.record.redact import Redactor
+from runbooks.record.transcript import Transcript
 from tests.helpers import events, inv_env, run_dirs, run_inv, write_config
 from tests.record.helpers import cast_output, html_of
 from tests.rollback.conftest import FEATURE, Host, host  # noqa: F401 - the `host` fixture

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from runbooks.config import parse_target
-from runbooks.console import Out
 from runbooks.errors import PlaybookError
 from runbooks.playbook import parse_playbook
-from runbooks.redact import Redactor
+from runbooks.record.console import Out
+from runbooks.record.redact import Redactor
 from runbooks.runner import RunOptions, run_playbook
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 

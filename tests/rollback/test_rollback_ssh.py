@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from runbooks.rollback import lock
+from runbooks.packs.eatfit24.rollback import lock
 from tests.helpers import ROOT
 from tests.rollback.conftest import FEATURE, Host, django, doc, mutating, statuses
 

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from runbooks.app import TaskSpec, run_task
-from runbooks.monitor.sections import run_vars
-from runbooks.rollback import cmds
+from runbooks.packs.eatfit24.monitor.sections import run_vars
+from runbooks.packs.eatfit24.rollback import cmds
+from runbooks.record.transcript import iso, utcnow
 from runbooks.sandbox.paths import INIT_DATA_ENV
-from runbooks.transcript import iso, utcnow
 from tests.rollback.conftest import FEATURE, Host
 
 PING_ARGV = ["exec", "celery", "-A", "config", "inspect", "ping", "--timeout", "10"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.transcript import read_events
-from runbooks.transcripts.cast import CastWriter, read_cast
+from runbooks.record.cast import CastWriter, read_cast
+from runbooks.record.transcript import read_events
 from tests.transcripts.helpers import run_tiny
 
 
@@ -50,7 +50,7 @@ def test_fan_out_each_cast_gets_only_its_own_target(tmp_path: Path, monkeypatch:
 
 
 def test_writer_masks_secrets_and_ignores_other_targets(tmp_path: Path) -> None:
-    from runbooks.redact import Redactor
+    from runbooks.record.redact import Redactor
 
     w = CastWriter(tmp_path / "x.cast", "a", "t", Redactor(["sekrit-value"]), solo=False, width=80, height=24)
     w.on_text("a", "token sekrit-value\n", "bold")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runbooks import transcript as transcript_mod
-from runbooks.redact import Redactor
-from runbooks.transcript import Transcript
+from runbooks.record.redact import Redactor
+from runbooks.record.transcript import Transcript
 
 GOLDEN = Path(__file__).parent / "golden" / "transcript.md"
 CANARY = "CANARY-9f3e1c-do-not-leak"

@@ -1,5 +1,5 @@
 """The ``docker`` command of the sandbox (``<state>/bin/docker`` runs ``main``)."""
 
-from .main import main
+from runbooks.sandbox.shim.main import main
 
 __all__ = ["main"]

@@ -14,12 +14,12 @@ from typing import Any, NoReturn
 
 import yaml
 
-from .. import containers, faultflags
-from ..logfile import read_records
-from ..paths import StatePaths
-from . import execcmd, logs, ps
-from .flags import Spec, UsageError, opt_str, opt_strs, parse
-from .io import err, fail, out
+from runbooks.sandbox import containers, faultflags
+from runbooks.sandbox.logfile import read_records
+from runbooks.sandbox.paths import StatePaths
+from runbooks.sandbox.shim import execcmd, logs, ps
+from runbooks.sandbox.shim.flags import Spec, UsageError, opt_str, opt_strs, parse
+from runbooks.sandbox.shim.io import err, fail, out
 
 GLOBAL = Spec("docker compose", values={"-p": "project", "--project-name": "project", "-f": "file",
                                         "--file": "file", "--project-directory": "dir", "--env-file": "env_file",

@@ -14,13 +14,13 @@ import shutil
 import sys
 from typing import Any
 
-from .. import containers
-from ..djangoenv import backend_env
-from ..logfile import LiveSink
-from ..paths import BACKEND_DIR, StatePaths
-from ..timefmt import utcnow
-from .flags import Spec, parse
-from .io import err, fail, no_such_container, out
+from runbooks.sandbox import containers
+from runbooks.sandbox.djangoenv import backend_env
+from runbooks.sandbox.logfile import LiveSink
+from runbooks.sandbox.paths import BACKEND_DIR, StatePaths
+from runbooks.sandbox.shim.flags import Spec, parse
+from runbooks.sandbox.shim.io import err, fail, no_such_container, out
+from runbooks.sandbox.timefmt import utcnow
 
 SPEC = Spec("docker exec",
             values={"-e": "env", "--env": "env", "-w": "workdir", "--workdir": "workdir",

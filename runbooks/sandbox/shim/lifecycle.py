@@ -4,10 +4,10 @@ is running dies with the container: its photo stays PROCESSING)."""
 
 from __future__ import annotations
 
-from .. import containers
-from ..paths import StatePaths
-from .flags import Spec, parse
-from .io import fail, no_such_container, out
+from runbooks.sandbox import containers
+from runbooks.sandbox.paths import StatePaths
+from runbooks.sandbox.shim.flags import Spec, parse
+from runbooks.sandbox.shim.io import fail, no_such_container, out
 
 
 def run(paths: StatePaths, verb: str, argv: list[str]) -> int:

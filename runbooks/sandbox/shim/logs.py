@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from .. import containers
-from ..logfile import Record, decode, read_records
-from ..paths import StatePaths
-from ..timefmt import TimeValueError, ns_to_docker, parse_docker_time
-from .flags import Spec, UsageError, opt_str, parse
-from .io import fail, no_such_container
+from runbooks.sandbox import containers
+from runbooks.sandbox.logfile import Record, decode, read_records
+from runbooks.sandbox.paths import StatePaths
+from runbooks.sandbox.shim.flags import Spec, UsageError, opt_str, parse
+from runbooks.sandbox.shim.io import fail, no_such_container
+from runbooks.sandbox.timefmt import TimeValueError, ns_to_docker, parse_docker_time
 
 SPEC = Spec("docker logs", values={"--tail": "tail", "-n": "tail", "--since": "since", "--until": "until"},
             bools={"-t": "timestamps", "--timestamps": "timestamps", "-f": "follow", "--follow": "follow",

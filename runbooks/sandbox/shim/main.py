@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..paths import StatePaths
-from .flags import UsageError
-from .io import fail, out
+from runbooks.sandbox.paths import StatePaths
+from runbooks.sandbox.shim.flags import UsageError
+from runbooks.sandbox.shim.io import fail, out
 
 TOP = "Usage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers (runbooks sandbox)\n"
 
@@ -40,23 +40,23 @@ def dispatch(paths: StatePaths, argv: list[str]) -> int:
     if cmd == "container" and args:  # docker container logs|inspect|ls|exec ...
         cmd, args = {"ls": "ps", "list": "ps"}.get(args[0], args[0]), args[1:]
     if cmd == "logs":
-        from . import logs
+        from runbooks.sandbox.shim import logs
 
         return logs.run(paths, args)
     if cmd == "exec":
-        from . import execcmd
+        from runbooks.sandbox.shim import execcmd
 
         return execcmd.run(paths, args)
     if cmd in ("ps", "inspect", "version"):
-        from . import ps
+        from runbooks.sandbox.shim import ps
 
         return {"ps": ps.ps, "inspect": ps.inspect}[cmd](paths, args) if cmd != "version" else ps.version(args)
     if cmd in ("stop", "start", "restart"):
-        from . import lifecycle
+        from runbooks.sandbox.shim import lifecycle
 
         return lifecycle.run(paths, cmd, args)
     if cmd == "compose":
-        from . import compose
+        from runbooks.sandbox.shim import compose
 
         return compose.run(paths, args)
     return fail(f"docker: '{cmd}' is not a docker command.\nSee 'docker --help'")

@@ -6,12 +6,12 @@ import json
 import time
 from typing import Any
 
-from .. import containers
-from ..paths import StatePaths
-from ..timefmt import stamp_to_ns
-from .flags import Spec, opt_str, opt_strs, parse
-from .gotemplate import TemplateError, render, table_header
-from .io import fail, out
+from runbooks.sandbox import containers
+from runbooks.sandbox.paths import StatePaths
+from runbooks.sandbox.shim.flags import Spec, opt_str, opt_strs, parse
+from runbooks.sandbox.shim.gotemplate import TemplateError, render, table_header
+from runbooks.sandbox.shim.io import fail, out
+from runbooks.sandbox.timefmt import stamp_to_ns
 
 PS_SPEC = Spec("docker ps", values={"--format": "format", "-f": "filter", "--filter": "filter", "-n": "last"},
                bools={"-a": "all", "--all": "all", "-q": "quiet", "--quiet": "quiet",

@@ -1,0 +1,1 @@
+"""The eatfit24 pack: its monitor checks, rollback, predeploy scenarios and drivers."""

@@ -1,0 +1,395 @@
+"""Monitor step kinds. Gather steps yield requests and return facts; `monitor.evaluate`
+turns all gathered facts into findings and metrics locally.
+
+    monitor.logs      params: role (worker|backend)       facts: {<role>_logs: summary}
+    monitor.db        params: serializer (bool, true)     facts: {db: the script's JSON}
+    monitor.api       params: path (/api/v1/meals/)        facts: {api: {...}}
+    monitor.evaluate  params: record (bool, true)          findings + metrics
+Run vars read: since, tail, checks, needs, transcript_dir, monitor (playbook overrides).
+Failure handling. The runner stops at a failed step, but one broken fact source must not
+hide the other checks (a dead API must not hide a stuck-photo P0). So a gather step that
+fails *degrades*: it returns status ok with a "degraded:" message, an error Note and
+`errors: {part: why}`; every check that needed the part is then `skipped` with that
+reason, and `monitor.evaluate` fails the run (exit 2) after reporting everything it could.
+A host that cannot run the monitor at all (docker/awk missing, no such container,
+no manage.py) is `cannot_run` instead: exit 3, as the contract says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from runbooks.initdata import stale_notes
+from runbooks.model import Batch, Finding, HttpRequest, HttpResponse, Note, Result, StepOutcome
+from runbooks.packs.eatfit24.monitor import coverage, gather
+from runbooks.packs.eatfit24.monitor.anomaly import ANOMALY_RULES
+from runbooks.packs.eatfit24.monitor.catalog import CATALOG
+from runbooks.packs.eatfit24.monitor.custom import evaluate_custom
+from runbooks.packs.eatfit24.monitor.custom import validate as validate_custom
+from runbooks.packs.eatfit24.monitor.history import History, history_path, window_key
+from runbooks.packs.eatfit24.monitor.parse import extract_result, parse_ts, summarize_log
+from runbooks.packs.eatfit24.monitor.rules import evaluate
+from runbooks.packs.eatfit24.monitor.sections import NEEDS, needs_for
+from runbooks.packs.eatfit24.monitor.thresholds import Settings, settings_from
+from runbooks.packs.eatfit24.monitor.window import parse_since, parse_tail
+from runbooks.steps.base import Step, StepContext, StepGen, step_kind
+
+PARTS = ("worker_logs", "backend_logs", "db", "api")
+
+
+def settings_for(ctx: StepContext) -> Settings:
+    """Checklist defaults < playbook `vars.monitor` < the target's `monitor:` config."""
+    s = settings_from([(ctx.vars.get("monitor"), "playbook vars.monitor"),
+                       (ctx.target.monitor, f"targets.{ctx.target.name}.monitor")], set(CATALOG))
+    validate_custom(s.rules, set(CATALOG))
+    return s
+
+
+def _tail_excerpt(res: Result, limit: int = 600) -> str:
+    text = (res.stderr or res.stdout or "").strip()
+    return text[-limit:] if text else "(no output)"
+
+
+_CANNOT_RUN_HINTS = ("No such container", "command not found", "not found", "can't open file",
+                     "Cannot connect to the Docker daemon", "is not running")
+
+
+def _failed(part: str, why: str) -> StepOutcome:
+    """A degraded gather (see the module docstring): the evaluate step fails the run."""
+    return StepOutcome(status="ok", message=f"degraded: {why}", facts={"errors": {part: why}})
+
+
+def _cannot_run(part: str, why: str) -> StepOutcome:
+    return StepOutcome(status="failed", message=why, facts={"errors": {part: why}}, cannot_run=True)
+
+
+def _host_cannot_run(res: Result, text: str) -> bool:
+    return res.exit_code in (126, 127) or any(h in text for h in _CANNOT_RUN_HINTS)
+
+
+# --- monitor.logs ---------------------------------------------------------------------
+
+def _validate_logs(params: Mapping[str, Any]) -> None:
+    if params.get("role") not in ("worker", "backend"):
+        raise ValueError("role: must be 'worker' or 'backend'")
+
+
+@step_kind("monitor.logs", validate=_validate_logs)
+def logs_step(step: Step, ctx: StepContext) -> StepGen:
+    role = str(step.params["role"])
+    part = f"{role}_logs"
+    container = ctx.target.containers[role]
+    s = settings_for(ctx)
+    window = parse_since(ctx.vars.get("since") or "24h")
+    res = yield gather.logs_command(container, window, parse_tail(ctx.vars.get("tail")), int(s["context_lines"]))
+    assert isinstance(res, Result)
+    return (yield from interpret_logs(part, container, res))
+
+
+def interpret_logs(part: str, container: str, res: Result) -> Generator[Note, Any, StepOutcome]:
+    """Facts from one filtered log scan (or why there are none)."""
+    if res.timed_out:
+        yield Note(f"docker logs {container} timed out", level="error")
+        return _failed(part, f"docker logs {container} timed out")
+    summary = summarize_log(res.stdout, container)
+    if summary["exit_code"] is None:
+        why = f"log scan of {container} gave no exit status (exit {res.exit_code}): {_tail_excerpt(res)}"
+        if _host_cannot_run(res, why):
+            return _cannot_run(part, why)
+        yield Note(why, level="error")
+        return _failed(part, why)
+    if summary["exit_code"] != 0:
+        lines = " | ".join(b["lines"][0]["line"] for b in summary["error_blocks"][:2] if b["lines"]) or _tail_excerpt(res)
+        why = f"docker logs {container} exited {summary['exit_code']}: {lines}"
+        if summary["exit_code"] in (126, 127) or _host_cannot_run(res, lines):
+            return _cannot_run(part, why)
+        yield Note(why, level="error")
+        return _failed(part, why)
+    c = summary["counts"]
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
+    msg = f"{summary['lines_passed']} lines passed the host filter" + (f"; {counts}" if counts else "")
+    return StepOutcome(status="ok", message=msg, facts={part: summary})
+
+
+# --- monitor.db -----------------------------------------------------------------------
+
+def _validate_db(params: Mapping[str, Any]) -> None:
+    if "serializer" in params and not isinstance(params["serializer"], bool):
+        raise ValueError("serializer: must be true or false")
+
+
+def _gathered(ctx: StepContext, part: str) -> Any:
+    for facts in ctx.facts.values():
+        if isinstance(facts, Mapping) and facts.get(part) is not None:
+            return facts[part]
+    return None
+
+
+@step_kind("monitor.db", validate=_validate_db)
+def db_step(step: Step, ctx: StepContext) -> StepGen:
+    s = settings_for(ctx)
+    window = parse_since(ctx.vars.get("since") or "24h")
+    worker = _gathered(ctx, "worker_logs") or {}
+    times = {p["photo_id"]: ts.timestamp() for p in worker.get("photo_success", [])
+             if isinstance(p.get("photo_id"), int) and (ts := parse_ts(p.get("ts"))) is not None}
+    script = gather.render_db_script(gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), times,
+                                                      serializer=bool(step.params.get("serializer", True))))
+    res = yield gather.db_command(ctx.target.backend, script)
+    assert isinstance(res, Result)
+    return (yield from interpret_db(res))
+
+
+def interpret_db(res: Result) -> Generator[Note, Any, StepOutcome]:
+    """Facts from the Django shell's one tagged JSON line (or why there are none)."""
+    if res.timed_out:
+        yield Note("Django shell timed out", level="error")
+        return _failed("db", "Django shell timed out")
+    result = extract_result(res.stdout)
+    if result is None:
+        why = f"Django shell printed no RUNBOOKS_RESULT line (exit {res.exit_code}): {_tail_excerpt(res)}"
+        if _host_cannot_run(res, _tail_excerpt(res)):
+            return _cannot_run("db", why)
+        yield Note(why, level="error")
+        return _failed("db", why)
+    skipped = result.get("skipped") or {}
+    if "all" in skipped:
+        why = f"DB checks could not start: {skipped['all']}"
+        yield Note(why, level="error")
+        out = _failed("db", why)
+        out.facts["db"] = result
+        return out
+    for part, why in sorted(skipped.items()):
+        yield Note(f"DB check {part} skipped: {why}", level="warn")
+    return StepOutcome(status="ok", message=f"Django {result.get('django')}: {len(skipped)} part(s) skipped",
+                       facts={"db": result})
+
+
+# --- monitor.gather: every remote fact source at once --------------------------------
+
+GATHER_PARTS = ("worker_logs", "backend_logs", "db")
+SUCCESS_CREATED_LIMIT = 2000
+
+
+def _validate_gather(params: Mapping[str, Any]) -> None:
+    _validate_db(params)
+
+
+@step_kind("monitor.gather", validate=_validate_gather)
+def gather_step(step: Step, ctx: StepContext) -> StepGen:
+    """The log scans and the Django shell as ONE concurrent batch on the run's connection:
+    the scans no longer wait for the Django boot (the slowest part on a real host), so the
+    time to a verdict is the slowest source, not their sum. Same commands, same count."""
+    needs = list(ctx.vars.get("needs") or NEEDS)
+    parts = [p for p in GATHER_PARTS if p in needs]
+    if not parts:
+        return StepOutcome(status="skipped", message="no remote facts needed")
+    s = settings_for(ctx)
+    window = parse_since(ctx.vars.get("since") or "24h")
+    tail = parse_tail(ctx.vars.get("tail"))
+    commands = []
+    for part in parts:
+        if part == "db":
+            params = gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), None,
+                                      serializer=bool(step.params.get("serializer", True)),
+                                      success_created_limit=SUCCESS_CREATED_LIMIT if "worker_logs" in parts else 0)
+            commands.append(gather.db_command(ctx.target.backend, gather.render_db_script(params)))
+        else:
+            role = part.split("_")[0]
+            commands.append(gather.logs_command(ctx.target.containers[role], window, tail, int(s["context_lines"])))
+    results = yield Batch(tuple(commands))
+    facts: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    messages: list[str] = []
+    cannot: list[str] = []
+    for part, res in zip(parts, results, strict=True):
+        if part == "db":
+            out = yield from interpret_db(res)
+        else:
+            out = yield from interpret_logs(part, ctx.target.containers[part.split("_")[0]], res)
+        facts.update({k: v for k, v in out.facts.items() if k != "errors"})
+        errors.update(out.facts.get("errors") or {})
+        messages.append(f"{part}: {out.message}")
+        if out.cannot_run:
+            cannot.append(out.message)
+    if errors:
+        facts["errors"] = errors
+    if cannot:
+        return StepOutcome(status="failed", message="; ".join(cannot), facts=facts, cannot_run=True)
+    return StepOutcome(status="ok", message="; ".join(messages), facts=facts)
+
+
+# --- monitor.api ----------------------------------------------------------------------
+
+def _validate_api(params: Mapping[str, Any]) -> None:
+    path = params.get("path", "/api/v1/meals/")
+    if not isinstance(path, str) or not path.startswith("/") or any(ch in path for ch in "?# \n"):
+        raise ValueError("path: must be an absolute URL path without query")
+
+
+def _api_skip(reason: str) -> StepOutcome:
+    """The operator did not configure the API check: `not configured`, listed as such."""
+    return StepOutcome(status="skipped", message=reason,
+                       facts={"api": {"evaluated": False, "not_configured": True, "reason": reason}})
+
+
+def meals_from_body(body: Any) -> list[Mapping[str, Any]] | None:
+    """The facts file: `?date=` returns an object with `meals`; tolerate the paginated and
+    bare-list forms too, so a changed API shape is reported rather than misread."""
+    if isinstance(body, Mapping):
+        for key in ("meals", "results"):
+            if isinstance(body.get(key), list):
+                return [m for m in body[key] if isinstance(m, Mapping)]
+        return None
+    if isinstance(body, list):
+        return [m for m in body if isinstance(m, Mapping)]
+    return None
+
+
+def api_facts(meals: list[Mapping[str, Any]], date: str) -> dict[str, Any]:
+    bad_photos, failed_meals, n_photos = [], [], 0
+    for m in meals:
+        if str(m.get("status")) == "FAILED":
+            failed_meals.append({"meal_id": m.get("id"), "status": "FAILED", "date": date, "source": "api"})
+        for ph in m.get("photos") or []:
+            n_photos += 1
+            st = ph.get("status") if isinstance(ph, Mapping) else None
+            if st != "SUCCESS":
+                bad_photos.append({"meal_id": m.get("id"), "photo_id": ph.get("id") if isinstance(ph, Mapping) else None,
+                                   "status": st, "source": "api"})
+    return {"evaluated": True, "date": date, "meals": len(meals), "photos": n_photos,
+            "non_success_photos": bad_photos, "failed_meals": failed_meals}
+
+
+@step_kind("monitor.api", validate=_validate_api)
+def api_step(step: Step, ctx: StepContext) -> StepGen:
+    api = ctx.target.api
+    if not api.base_url:
+        return _api_skip(f"no api.base_url configured for target {ctx.target.name}")
+    if not api.headers:
+        return _api_skip("no API credentials configured (api.headers, e.g. X-Telegram-Init-Data: ${EATFIT24_INIT_DATA})")
+    _, missing = api.resolved_headers()
+    if missing:
+        return _api_skip(f"API credentials not set in the environment: {', '.join(sorted(set(missing)))}")
+    yield from stale_notes(api)
+    s = settings_for(ctx)
+    db = _gathered(ctx, "db") or {}
+    date = db.get("today") or datetime.now(ZoneInfo(s.app_timezone)).date().isoformat()
+    url = f"{api.base_url}{step.params.get('path', '/api/v1/meals/')}?date={date}"
+    resp = yield HttpRequest("GET", url, headers=dict(api.headers), timeout=api.timeout)
+    assert isinstance(resp, HttpResponse)
+    if resp.error:
+        yield Note(f"GET {url}: {resp.error}", level="error")
+        return _failed("api", f"GET {url}: {resp.error}")
+    if resp.status in (401, 403):
+        reason = (f"GET {url}: HTTP {resp.status}, the API rejected the credentials "
+                  "(X-Telegram-Init-Data expires after 24 h: refresh it)")
+        yield Note(reason, level="error")
+        return _failed("api", reason)
+    if resp.status != 200:
+        yield Note(f"GET {url}: HTTP {resp.status}", level="error")
+        return _failed("api", f"GET {url}: HTTP {resp.status}")
+    try:
+        body = resp.json()
+    except ValueError as exc:
+        return _failed("api", f"GET {url}: response is not JSON ({exc})")
+    meals = meals_from_body(body)
+    if meals is None:
+        return _failed("api", f"GET {url}: unexpected response shape (no 'meals' list)")
+    facts = api_facts(meals, date)
+    return StepOutcome(status="ok", message=f"{facts['meals']} meals, {facts['photos']} photos on {date}",
+                       facts={"api": facts})
+
+
+# --- monitor.evaluate -----------------------------------------------------------------
+
+def _validate_eval(params: Mapping[str, Any]) -> None:
+    if "record" in params and not isinstance(params["record"], bool):
+        raise ValueError("record: must be true or false")
+
+
+def collect_facts(ctx: StepContext) -> dict[str, Any]:
+    out: dict[str, Any] = {"errors": {}}
+    for facts in ctx.facts.values():
+        if not isinstance(facts, Mapping):
+            continue
+        for part in PARTS:
+            if facts.get(part) is not None:
+                out[part] = facts[part]
+        out["errors"].update(facts.get("errors") or {})
+    return out
+
+
+@step_kind("monitor.evaluate", validate=_validate_eval)
+def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
+    s = settings_for(ctx)
+    checks = list(ctx.vars.get("checks") or NEEDS)
+    needs = list(ctx.vars.get("needs") or needs_for(checks))
+    window = parse_since(ctx.vars.get("since") or "24h")
+    tail = parse_tail(ctx.vars.get("tail"))
+    key = window_key(window.docker, tail)
+    facts = collect_facts(ctx)
+    facts["coverage"] = coverage.collect(facts, needs, window, tail)
+    hist = History(history_path(ctx.vars.get("transcript_dir")))
+    baselines = None
+    if any(c in ANOMALY_RULES for c in checks):
+        try:
+            baselines = hist.baselines(ctx.target.name, key, limit=int(s["history_runs"]))
+        except Exception as exc:  # noqa: BLE001 - a broken history file must not hide P0 checks
+            yield Note(f"history unavailable ({hist.path}): {exc}", level="warn")
+            facts["errors"].setdefault("history", f"history unavailable: {exc}")
+    findings, metrics = evaluate(facts, checks, s, baselines)
+    if baselines is None:
+        for f in findings:
+            if f.id in ANOMALY_RULES and f.status == "no_baseline":
+                f.status, f.reason = "skipped", facts["errors"].get("history", f.reason)
+    findings += evaluate_custom(s.rules, metrics)
+    cov = facts["coverage"]
+    # Only a run that saw its whole window is a baseline for later runs: a recreated
+    # container's short log or a failed source would drag the medians down.
+    complete = all(c["status"] in ("complete", "not_configured") for c in cov.values())
+    recorded = False
+    if step.params.get("record", True) and not ctx.dry_run and complete:
+        try:
+            hist.record(ctx.target.name, key, ctx.playbook or "monitor", metrics)
+            recorded = True
+        except Exception as exc:  # noqa: BLE001
+            yield Note(f"could not record metrics in history ({hist.path}): {exc}", level="warn")
+    elif not complete:
+        yield Note("not stored as a baseline: " + "; ".join(f"{n} {c['status']}" for n, c in sorted(cov.items())
+                                                            if c["status"] not in ("complete", "not_configured")),
+                   level="warn")
+    for name, c in sorted(cov.items()):
+        if c["status"] == "partial":
+            yield Note(f"coverage: {name} partial: {c['reason']}", level="warn")
+    alerts = [f for f in findings if f.status == "alert"]
+    msg = f"{len(findings)} checks, {len(alerts)} alert(s)" + (f"; history: {hist.path}" if recorded else "")
+    return StepOutcome(status="ok", message=msg, findings=findings, metrics=metrics,
+                       facts={"history": str(hist.path), "recorded": recorded, "window": key},
+                       coverage=cov, ran=ran_line(ctx.vars.get("section"), findings, cov))
+
+
+def ran_line(section: object, findings: list[Finding], cov: Mapping[str, Mapping[str, Any]]) -> str:
+    """"8/8 P0 checks ran", or what kept the others from running:
+    "4/8 P0 checks ran: db failed: counts failed: FieldError: ...; not configured: api (...)"."""
+    label = "P0 checks" if section == "p0" else "checks"
+    ran = [f for f in findings if f.status in ("ok", "alert", "no_baseline")]
+    parts = [f"{n} failed: {_short(c['reason'])}" for n, c in sorted(cov.items()) if c["status"] == "error"]
+    if cov.get("db", {}).get("status") == "partial":
+        parts.append(f"db partly failed: {_short(cov['db']['reason'])}")
+    explained = {f"{n} failed" for n, c in cov.items() if c["status"] == "error"}
+    parts += [f"{f.id}: {_short(f.reason)}" for f in findings if f.status == "error"
+              and not any(f.reason.startswith(e) for e in explained) and not f.reason.startswith("DB check")]
+    parts += [f"{n} partial from {c['from'] or '?'}" for n, c in sorted(cov.items())
+              if c["status"] == "partial" and n != "db"]
+    nc = [f"{n} ({c['reason']})" for n, c in sorted(cov.items()) if c["status"] == "not_configured"]
+    if nc:
+        parts.append("not configured: " + ", ".join(nc))
+    return f"{len(ran)}/{len(findings)} {label} ran" + (": " + "; ".join(parts) if parts else "")
+
+
+def _short(text: object, limit: int = 160) -> str:
+    one = " ".join(str(text).split())
+    return one if len(one) <= limit else one[: limit - 3] + "..."

@@ -1,0 +1,110 @@
+"""The remote commands of a scenario check, and parsing of their machine-readable output.
+
+Two cheap commands per poll at most: a worker-log scan since the scenario's start, filtered
+on the host (grep), and one Django shell that lists the test user's meals since the start.
+docker's own exit status crosses the pipe as `RUNBOOKS_EXIT n` (POSIX sh has no pipefail).
+The Django shell reads its script from stdin through `-c 'exec(sys.stdin.read())'`: shell's
+own stdin detection can fall back to a REPL when the bytes arrive late (over SSH).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+from runbooks.commands import Command, cmd
+from runbooks.resources import templates_dir
+
+TAG = "RUNBOOKS_PREDEPLOY "
+LOG_ERE = r"Finalized meal_id=|is in terminal state|updated to SUCCESS with|^RUNBOOKS_EXIT [0-9]+$"
+LOGS_TEMPLATE = (
+    "{ docker logs --timestamps --since {{ since }} {{ container }} 2>&1; echo \"RUNBOOKS_EXIT $?\"; }"
+    " | grep -E {{ ere }}"
+)
+DJANGO_BOOT = "import sys; exec(sys.stdin.read(), {'__name__': 'runbooks_predeploy'})"
+TEMPLATE = "predeploy_meals.py.j2"
+_STAMPED = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (.*)$")
+
+FINALIZED = re.compile(r"\[MealService\] Finalized meal_id=(\d+) as (COMPLETE|FAILED)\b")
+LATE_SUCCESS = re.compile(r"\[AI\] MealPhoto (\d+) updated to SUCCESS with (\d+) items")
+RACE_GUARD = re.compile(r"\[AI\] Photo (\d+) is in terminal state (CANCELLED|FAILED), discarding results \(race condition guard\)")
+
+
+@dataclass(frozen=True)
+class UserRef:
+    """The test user: by id (`predeploy.test_user_id`) or by username (`predeploy.test_username`)."""
+
+    user_id: int | None = None
+    username: str | None = None
+
+    def __str__(self) -> str:
+        return str(self.user_id) if self.user_id is not None else repr(self.username)
+
+
+class RemoteError(Exception):
+    """A command's output could not be used (message names the command and why)."""
+
+
+@dataclass
+class LogScan:
+    lines: list[str] = field(default_factory=list)  # "2026-...Z <line>" as docker printed them
+
+    def finalized(self, meal_id: int) -> list[str]:
+        return [ln for ln in self.lines if (m := FINALIZED.search(ln)) and int(m.group(1)) == meal_id]
+
+    def succeeded(self, photo_id: int) -> list[str]:
+        return [ln for ln in self.lines if (m := LATE_SUCCESS.search(ln)) and int(m.group(1)) == photo_id]
+
+    def race_guard(self, photo_id: int, state: str = "CANCELLED") -> list[str]:
+        return [ln for ln in self.lines
+                if (m := RACE_GUARD.search(ln)) and int(m.group(1)) == photo_id and m.group(2) == state]
+
+
+def logs_command(container: str, since: str) -> Command:
+    return cmd(LOGS_TEMPLATE, since=since, container=container, ere=LOG_ERE, timeout=60,
+               label=f"docker logs {container} since the scenario start (grep on host)")
+
+
+def parse_logs(stdout: str, container: str) -> LogScan:
+    lines = stdout.splitlines()
+    code = next((int(ln.split()[1]) for ln in reversed(lines) if ln.startswith("RUNBOOKS_EXIT ")), None)
+    if code is None:
+        raise RemoteError(f"docker logs {container}: no exit status came back (output cut short?)")
+    if code != 0:
+        raise RemoteError(f"docker logs {container} exited {code} (is the container name right?)")
+    return LogScan([ln for ln in lines if _STAMPED.match(ln)])
+
+
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), undefined=jinja2.StrictUndefined,
+                          autoescape=False, keep_trailing_newline=True)
+
+
+def render_script(user: UserRef, since_iso: str, limit: int = 10) -> str:
+    """Parameters enter as ONE JSON string literal: no value is spliced into Python source."""
+    params = {"user_id": user.user_id, "username": user.username, "since_iso": since_iso, "limit": int(limit)}
+    return _ENV.get_template(TEMPLATE).render(params_literal=repr(json.dumps(params, sort_keys=True)))
+
+
+def meals_command(container: str, user: UserRef, since_iso: str) -> Command:
+    return cmd("docker exec -i {{ container }} python manage.py shell --no-imports -c {{ boot }}",
+               container=container, boot=DJANGO_BOOT, stdin=render_script(user, since_iso), timeout=90,
+               label="django shell: the test user's meals since the scenario start (read-only)")
+
+
+def parse_meals(stdout: str, stderr: str = "") -> dict[str, Any]:
+    """The tagged line only (Django 5.2+ prints a banner first); RemoteError when absent/bad."""
+    line = next((ln for ln in stdout.splitlines() if ln.startswith(TAG)), None)
+    if line is None:
+        tail = (stderr or stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RemoteError(f"Django shell printed no {TAG.strip()} line: {tail[0][:200]}")
+    try:
+        doc = json.loads(line[len(TAG):])
+    except ValueError as exc:
+        raise RemoteError(f"Django shell result is not JSON: {exc}") from exc
+    if doc.get("error"):
+        raise RemoteError(f"Django shell query failed: {doc['error']}")
+    return doc
