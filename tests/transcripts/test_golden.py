@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks import transcript as transcript_mod
+from runbooks.record import transcript as transcript_mod
 from runbooks.record.redact import Redactor
 from runbooks.record.transcript import Transcript
 
