@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from runbooks.verdict import Verdict
+from runbooks.engine.verdict import Verdict
 
 Severity = Literal["P0", "P1", "P2"]
 StepStatus = Literal["ok", "failed", "skipped", "timeout", "aborted"]

@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import getpass
 import socket
-import subprocess
-import sys
 import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runbooks import __version__
@@ -30,8 +26,11 @@ from runbooks.conditions import evaluate
 from runbooks.config import ApiConfig, Target
 from runbooks.connectors import Connector, connect
 from runbooks.connectors.base import hop_fields
-from runbooks.errors import CANNOT_RUN, Aborted, ConnectError, ConnectionLost, InputError, RunbooksError, Terminated
-from runbooks.http import HttpTransport, UrllibTransport
+from runbooks.engine.options import RunOptions, runbooks_commit
+from runbooks.engine.plan import Plan, check_can_run
+from runbooks.engine.verdict import EXIT_FOR_VERDICT, judge, refused
+from runbooks.errors import Aborted, ConnectError, ConnectionLost, InputError, RunbooksError, Terminated
+from runbooks.http import UrllibTransport
 from runbooks.model import (
     Batch,
     Confirm,
@@ -52,7 +51,6 @@ from runbooks.record.redact import Redactor
 from runbooks.record.transcript import Transcript, iso, utcnow
 from runbooks.steps.base import Step, StepContext, get_kind
 from runbooks.transcripts.seal import seal_run
-from runbooks.verdict import EXIT_FOR_VERDICT
 
 if TYPE_CHECKING:
     from runbooks.record.cast import CastWriter
@@ -62,103 +60,10 @@ MAX_RECORDED_OUTPUT = 2_000_000  # chars per stream kept in events.jsonl
 
 
 
-@dataclass
-class RunOptions:
-    task: str = ""  # name shown to people and in JSON ("monitor.p0"); defaults to the playbook's
-    vars: dict[str, Any] = field(default_factory=dict)
-    dry_run: bool = False
-    yes: bool = False
-    start_at: str | None = None
-    interactive: bool | None = None  # None: stdin is a TTY
-    transcript_dir: Path = Path("transcripts")
-    argv: list[str] = field(default_factory=list)
-    resume: str | None = None  # command line to resume, with "{step}" placeholder
-    cancel: threading.Event | None = None
-    connector: Connector | None = None  # reuse an open connection (verify after rollback)
-    # The caller prints the summary block and then calls Out.close_records(): the run's
-    # asciicast keeps recording until then, so it ends with the summary (app.run_task).
-    cast_takes_summary: bool = False
-    # Resume command when the always-steps could not finish (connection lost): e.g. the
-    # rollback lock is still held, so the resume must take it over. "{step}" as in `resume`.
-    resume_unclean: str | None = None
-    http: HttpTransport | None = None
-    signing_key: str | None = None  # config `signing_key`: signs the run's seal ($RUNBOOKS_SIGNING_KEY wins)
-
-    def is_interactive(self) -> bool:
-        if self.interactive is not None:
-            return self.interactive
-        try:
-            return sys.stdin.isatty()
-        except (AttributeError, ValueError):
-            return False
-
-
-def _runbooks_commit() -> str | None:
-    here = Path(__file__).resolve().parent.parent
-    if not (here / ".git").exists():
-        return None
-    try:
-        r = subprocess.run(["git", "-C", str(here), "rev-parse", "--short=12", "HEAD"],
-                           capture_output=True, text=True, timeout=5)
-        if r.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return r.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-
-
-def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[str, Any]:
-    v: dict[str, Any] = {
-        "target": target.name,
-        "role": target.role,
-        "project_dir": target.project_dir,
-        "backend": target.containers.get("backend"),
-        "worker": target.containers.get("worker"),
-        "containers": dict(target.containers),
-        "compose_services": dict(target.compose_services),
-        "dry_run": options.dry_run,
-        "transcript_dir": str(options.transcript_dir),
-        "task": options.task or playbook.name,
-    }
-    v.update(playbook.vars)
-    v.update(options.vars)
-    return v
-
-
-def steps_to_run(playbook: Playbook, options: RunOptions) -> list[Step]:
-    """From --start-at on; `always: true` steps before it still run (read-only re-checks)."""
-    start = playbook.index_of(options.start_at) if options.start_at else 0
-    return [s for s in playbook.steps[:start] if s.always] + list(playbook.steps[start:])
-
-
-def check_can_run(playbook: Playbook, target: Target, options: RunOptions) -> None:
-    """Refuse, before anything runs, what could only half-run (exit 3)."""
-    steps = steps_to_run(playbook, options)
-    if options.dry_run or options.yes or options.is_interactive():
-        return
-    variables = base_vars(target, options, playbook)
-    asking = []
-    for s in steps:
-        if not s.confirm:
-            continue
-        try:
-            if s.when and not evaluate(s.when, variables):
-                continue
-        except Exception:  # depends on facts not known yet: assume it may ask
-            pass
-        asking.append(s.name)
-    if asking:
-        raise InputError(
-            f"{options.task or playbook.name} needs confirmations (steps: {', '.join(asking)}) but stdin is not a "
-            f"terminal; run it from a terminal, or pass --yes to answer for the operator (recorded as such). Nothing was run."
-        )
-
-
 class Runner:
     def __init__(self, playbook: Playbook, target: Target, options: RunOptions, out: Out,
-                 redactor: Redactor) -> None:
+                 redactor: Redactor, plan: Plan | None = None) -> None:
+        self.plan = plan
         self.playbook = playbook
         self.target = target
         self.options = options
@@ -187,8 +92,8 @@ class Runner:
     # ------------------------------------------------------------------------------------
     def run(self) -> RunResult:
         started = utcnow()
-        check_can_run(self.playbook, self.target, self.options)
-        steps = steps_to_run(self.playbook, self.options)
+        plan = self.plan or check_can_run(self.playbook, self.target, self.options)
+        steps = list(plan.steps)
         try:
             self.transcript = Transcript(self.options.transcript_dir, self.task, self.target.name, self.redactor, started)
         except OSError as exc:  # checked writable a moment ago (app.run_task); still one line, exit 3
@@ -196,13 +101,13 @@ class Runner:
                              "nothing was run") from None
         tr = self.transcript
         self.cast = self._open_cast(tr)
-        variables = base_vars(self.target, self.options, self.playbook)
+        variables = plan.variables
         tr.emit(
             "run_started", playbook=self.task, playbook_file=self.playbook.source, target=self.target.name,
             address=self.target.address, role=self.target.role, simulated=self.target.simulated,
             operator=getpass.getuser(),
             client_host=socket.gethostname(), argv=" ".join(self.options.argv) or self.task, version=__version__,
-            commit=_runbooks_commit(), options={"dry_run": self.options.dry_run, "yes": self.options.yes,
+            commit=runbooks_commit(), options={"dry_run": self.options.dry_run, "yes": self.options.yes,
                                                  "start_at": self.options.start_at,
                                                  "vars": {k: v for k, v in self.options.vars.items()}},
             steps=[s.name for s in steps],
@@ -261,7 +166,7 @@ class Runner:
             verdict, message = "aborted", self._record_interrupt(exc)
             resume = self._resume_hint()
         except RunbooksError as exc:
-            verdict, message = ("aborted" if exc.exit_code == 4 else "error"), exc.message
+            verdict, message = refused(exc.exit_code), exc.message
             if self._lost is not None:
                 # Read-only: the verdict is unknown (3). Once something mutating was sent, the
                 # host was changed by a run that did not finish: a failed run (2).
@@ -698,34 +603,10 @@ class Runner:
         return None if answer is None else answer.strip()
 
 
-def judge(findings: list[Finding], ran: str = "") -> tuple[Verdict, str]:
-    """The verdict of a run whose steps all completed, from its findings.
-
-    A P0 alert is `p0` whatever else happened. Otherwise a check whose configured source
-    failed (status `error`) makes the verdict `unknown` (exit 3): the run cannot say all is
-    well about what it did not see. `ran` ("7/7 P0 checks ran", or what failed) is part of
-    the verdict line so the operator sees how much the verdict rests on."""
-    alerts = [f for f in findings if f.status == "alert"]
-    errors = [f for f in findings if f.status == "error"]
-    verdict: Verdict = "ok"
-    if any(f.severity == "P0" for f in alerts):
-        verdict = "p0"
-    elif errors:
-        verdict = "unknown"
-    elif alerts:
-        verdict = "warn"
-    parts = []
-    if alerts:
-        parts.append(f"{len(alerts)} finding(s): " + ", ".join(sorted({f.id for f in alerts})))
-    if ran:
-        parts.append(ran)
-    return verdict, "; ".join(parts)
-
-
 def run_playbook(playbook: Playbook, target: Target, options: RunOptions, out: Out,
-                 redactor: Redactor) -> RunResult:
-    """Run one playbook on one target."""
-    return Runner(playbook, target, options, out, redactor).run()
+                 redactor: Redactor, plan: Plan | None = None) -> RunResult:
+    """Run one playbook on one target. `plan`: from check_can_run (already checked)."""
+    return Runner(playbook, target, options, out, redactor, plan).run()
 
 
-__all__ = ["RunOptions", "Runner", "run_playbook", "judge", "check_can_run", "EXIT_FOR_VERDICT", "CANNOT_RUN"]
+__all__ = ["RunOptions", "Runner", "run_playbook", "check_can_run"]
