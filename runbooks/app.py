@@ -23,6 +23,7 @@ from typing import Any
 from runbooks.config import Config, Target, load_config
 from runbooks.engine.options import RunOptions
 from runbooks.engine.plan import Plan, check_can_run
+from runbooks.engine.run import run_playbook
 from runbooks.engine.verdict import RANK as VERDICT_RANK
 from runbooks.engine.verdict import refused
 from runbooks.errors import CANNOT_RUN, InputError, RunbooksError, Terminated
@@ -31,7 +32,6 @@ from runbooks.playbook import Playbook, load_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 from runbooks.record.transcript import default_transcript_dir, ensure_writable, iso, utcnow
-from runbooks.runner import run_playbook
 from runbooks.summary import SIMULATED
 from runbooks.transcripts.seal import seal_run
 

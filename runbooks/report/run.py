@@ -14,6 +14,7 @@ from runbooks import __version__
 from runbooks.app import build_redactor
 from runbooks.config import load_config
 from runbooks.engine.options import RunOptions, runbooks_commit
+from runbooks.engine.run import run_playbook
 from runbooks.errors import InputError, RunbooksError
 from runbooks.model import RunResult
 from runbooks.playbook import load_playbook
@@ -23,7 +24,6 @@ from runbooks.record.transcript import default_transcript_dir, iso, read_events,
 from runbooks.report.criteria import CRITERIA, FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
 from runbooks.report.problems import load as load_problems
 from runbooks.report.sources import earlier_alerts, history_rows, rel
-from runbooks.runner import run_playbook
 from runbooks.summary import SIMULATED_SHORT
 from runbooks.transcripts.runs import window_start
 from runbooks.transcripts.seal import seal_run
