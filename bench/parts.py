@@ -115,10 +115,11 @@ def monitor_commands(env: BenchEnv) -> list[tuple[str, str, str | None]]:
 # ---------------------------------------------------------------- 3: engine overhead
 def engine_inprocess(env: BenchEnv, playbook: Path) -> dict[str, Any]:
     from runbooks.config import load_config
+    from runbooks.engine.options import RunOptions
+    from runbooks.engine.run import run_playbook
     from runbooks.playbook import load_playbook
     from runbooks.record.console import Out
     from runbooks.record.redact import Redactor
-    from runbooks.runner import RunOptions, run_playbook
 
     start = time.perf_counter()
     target = load_config(env.config).target("bench-1")

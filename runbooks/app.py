@@ -21,16 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from runbooks.config import Config, Target, load_config
+from runbooks.engine.options import RunOptions
+from runbooks.engine.plan import Plan, check_can_run
+from runbooks.engine.run import run_playbook
+from runbooks.engine.verdict import RANK as VERDICT_RANK
+from runbooks.engine.verdict import refused
 from runbooks.errors import CANNOT_RUN, InputError, RunbooksError, Terminated
 from runbooks.model import RunResult
 from runbooks.playbook import Playbook, load_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 from runbooks.record.transcript import default_transcript_dir, ensure_writable, iso, utcnow
-from runbooks.runner import RunOptions, check_can_run, run_playbook
 from runbooks.summary import SIMULATED
 from runbooks.transcripts.seal import seal_run
-from runbooks.verdict import RANK as VERDICT_RANK
 
 
 @dataclass
@@ -97,6 +100,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
         redactor = build_redactor(config, targets, spec.secrets)
         cancel = threading.Event()
         opts = []
+        plans: list[Plan] = []
         for t in targets:
             if spec.validate is not None:
                 spec.validate(t)
@@ -104,7 +108,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                            start_at=spec.start_at, transcript_dir=tdir, argv=[redactor.text(a) for a in argv],
                            resume=spec.resume, cancel=cancel, cast_takes_summary=True,
                            resume_unclean=spec.resume_unclean, signing_key=config.signing_key)
-            check_can_run(playbook, t, o)
+            plans.append(check_can_run(playbook, t, o))  # once per run: the run takes this plan
             opts.append(o)
         ensure_writable(tdir)  # last of the refusals: a run that cannot be recorded does not start
     except RunbooksError as exc:
@@ -113,11 +117,12 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     restore = _sigterm_as_interrupt()
     try:
         if len(targets) == 1:
-            results = [run_playbook(playbook, targets[0], opts[0], out, redactor)]
+            results = [run_playbook(playbook, targets[0], opts[0], out, redactor, plans[0])]
         else:
             out.prefix_targets = True
             with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
-                futures = [pool.submit(run_playbook, playbook, t, o, out, redactor) for t, o in zip(targets, opts, strict=True)]
+                futures = [pool.submit(run_playbook, playbook, t, o, out, redactor, p)
+                           for t, o, p in zip(targets, opts, plans, strict=True)]
                 try:
                     results = [f.result() for f in futures]
                 except KeyboardInterrupt:
@@ -186,7 +191,7 @@ def _fail(out: Out, spec: TaskSpec, message: str, code: int) -> int:
     if spec.json:
         now = iso(utcnow())
         doc: dict[str, Any] = {"playbook": spec.task, "target": spec.target or "", "started_at": now, "finished_at": now,
-                              "verdict": "aborted" if code == 4 else "error", "exit_code": code, "simulated": False,
+                              "verdict": refused(code), "exit_code": code, "simulated": False,
                               "message": message,
                               "findings": [], "metrics": {}, "steps": [], "transcript": None}
         sys.stdout.write(json.dumps(doc) + "\n")

@@ -2,7 +2,7 @@
 
 Steps never perform I/O themselves: they *yield* requests (a `Command` to run on the
 target, an `HttpRequest`, a `Confirm` for the operator, a `Note` for the record) and
-receive the answer. The runner owns every side effect, so dry-run, confirmations,
+receive the answer. The engine owns every side effect, so dry-run, confirmations,
 transcripts and redaction live in exactly one place (the pyinfra model: operations
 yield commands, connectors execute them).
 """
@@ -10,9 +10,9 @@ yield commands, connectors execute them).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from runbooks.verdict import Verdict
+from runbooks.engine.verdict import Verdict
 
 Severity = Literal["P0", "P1", "P2"]
 StepStatus = Literal["ok", "failed", "skipped", "timeout", "aborted"]
@@ -221,3 +221,27 @@ class RunResult:
             "transcript": self.transcript,
             "resume": self.resume,
         }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened in a run, as the engine emits it (engine/events.py) to every
+    consumer: the transcript records it, the console shows it, the cast marks it.
+
+    `data` are the fields the transcript records (every consumer masks what it writes).
+    `record=False`: for the screen only (a console line the record keeps in another form);
+    `show=False`: for the record only. `result` is the full value behind a `*_finished`
+    event (Result, StepResult) for the console, which shows more than the record keeps."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    record: bool = True
+    show: bool = True
+    result: Any = None
+
+
+class EventConsumer(Protocol):
+    """What every output of a run implements (pyinfra's state-callback model): one call
+    per event. The transcript's answer is its recorded event (with its `seq`)."""
+
+    def on_event(self, event: Event) -> Any: ...

@@ -4,7 +4,8 @@
     [0.012, "o", "[1/3] hello\r\n"]
     [0.011, "m", "hello"]                      one marker per step (asciinema's chapters)
 
-Fed by the console (`Out.add_listener`): every text the console writes for THIS run's
+Fed by the run's event stream (`CastRecorder.on_event`: a marker per step, the closing
+line) and by the console (`Out.add_listener`): every text the console writes for THIS run's
 target (fan-out runs share one console; each run's cast takes only its own target's lines)
 is appended as an "o" event, with the console's styling as ANSI colours; the cast is a
 terminal recording, so unlike events.jsonl and transcript.md it may hold escape codes.
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from runbooks.model import Event
+from runbooks.record.console import Out
 from runbooks.record.console import ansi as _ansi
 from runbooks.record.redact import Redactor
 from runbooks.record.transcript import private_open
@@ -48,7 +51,6 @@ class CastWriter:
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
         self._fh: IO[str] | None = private_open(self.path)
-        self.markers = 0
         self.write_error: OSError | None = None
         header: dict[str, Any] = {"version": 2, "width": int(width or size.columns), "height": int(height or size.lines),
                                   "timestamp": int(timestamp if timestamp is not None else time.time()),
@@ -87,7 +89,6 @@ class CastWriter:
             self._event("o", _crlf(_ansi(body[: len(body) - len(nl)], style) + nl))
 
     def marker(self, label: str) -> None:
-        self.markers += 1
         self._event("m", self.redactor.text(label))
 
     def close(self, final_line: str | None = None) -> None:
@@ -95,6 +96,48 @@ class CastWriter:
             self._event("o", _crlf(self.redactor.text(final_line) + "\n"))
         with self._lock:
             self._drop()
+
+
+class CastRecorder:
+    """A run's transcript.cast as a consumer of its event stream: the console's text for
+    the run's target, a marker as each step begins, and the closing line. With
+    `takes_summary` the recording stays open for the summary block the caller prints
+    (closed by `Out.close_records()`)."""
+
+    def __init__(self, writer: CastWriter, out: Out, takes_summary: bool = False) -> None:
+        self.writer = writer
+        self.out = out
+        self.takes_summary = takes_summary
+        out.add_listener(writer.on_text)
+
+    def on_event(self, event: Event) -> None:
+        if event.type == "step_entered":
+            self.writer.marker(event.data["step"])
+        elif event.type == "run_closed":
+            self._close(event.data)
+
+    def _close(self, data: dict[str, Any]) -> None:
+        writer, out = self.writer, self.out
+        if self.takes_summary:
+            def close_cast() -> None:
+                out.remove_listener(writer.on_text)
+                writer.close()
+            out.close_after_summary(close_cast)
+        else:
+            out.remove_listener(writer.on_text)
+            message = data.get("message")
+            writer.close(f"VERDICT {str(data['verdict']).upper()} (exit {data['exit_code']})"
+                         + (f": {message}" if message else ""))
+
+
+def open_cast(run_dir: Path, target: str, title: str, redactor: Redactor, out: Out,
+              takes_summary: bool = False) -> CastRecorder | None:
+    """transcript.cast in the run's folder (None when it cannot be created: the run goes on)."""
+    try:
+        writer = CastWriter(run_dir / FILENAME, target, title, redactor, solo=not out.prefix_targets)
+    except OSError:
+        return None
+    return CastRecorder(writer, out, takes_summary)
 
 
 def read_cast(path: str | Path) -> tuple[dict[str, Any], list[list[Any]]]:

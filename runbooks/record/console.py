@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.style import Style
 from rich.table import Table
 
-from runbooks.model import Finding, Result, RunResult, StepResult
+from runbooks.model import Event, Finding, Result, RunResult, StepResult
+from runbooks.record.redact import Redactor
 from runbooks.safetext import clean
 from runbooks.summary import SIMULATED, block, kv
 
@@ -273,3 +274,69 @@ class Out:
             self.line("  " + " | ".join(columns))
             for r in rows:
                 self.line("  " + " | ".join(str(x) for x in r))
+
+
+class RunView:
+    """One run's events on the console (a consumer of the run's event stream, see
+    engine/events.py). Several runs may share one `Out` (fan-out): each view prints its
+    own target's events. Text from the host or the playbook is masked here."""
+
+    def __init__(self, out: Out, target: str, redactor: Redactor) -> None:
+        self.out = out
+        self.target = target
+        self.redactor = redactor
+        self._started: dict[str, Any] = {}  # the run_started event: what run_started() prints
+
+    SHOWN = frozenset({"run_started", "connected", "step_started", "step_finished", "command", "output",
+                       "command_finished", "http_finished", "confirm", "note", "line", "error"})
+
+    def on_event(self, event: Event) -> None:
+        if event.show and event.type in self.SHOWN:
+            getattr(self, "_" + event.type)(event.data, event.result)
+
+    def _run_started(self, data: dict[str, Any], result: Any) -> None:
+        self._started = data
+
+    def _connected(self, data: dict[str, Any], result: Any) -> None:
+        if data.get("reconnect"):
+            self.out.note(self.target, f"reconnected to {data['address']} to run the always-steps", "warn")
+            return
+        s = self._started
+        self.out.run_started(s.get("playbook", ""), self.target, data["address"], data.get("host_key"),
+                             bool(s.get("options", {}).get("dry_run")), simulated=bool(s.get("simulated")))
+
+    def _step_started(self, data: dict[str, Any], result: Any) -> None:
+        if "index" in data:  # a step its `when:` skips is recorded, not announced
+            self.out.step_started(self.target, data["step"], data["index"], data["total"], data.get("description", ""))
+
+    def _step_finished(self, data: dict[str, Any], result: Any) -> None:
+        if isinstance(result, StepResult):  # an aborted step is told by the interruption
+            self.out.step_finished(self.target, result)
+
+    def _command(self, data: dict[str, Any], result: Any) -> None:
+        self.out.command(self.target, data["command"], data["mutates"], data["dry_run"])
+
+    def _output(self, data: dict[str, Any], result: Any) -> None:
+        self.out.output(self.target, data["stream"], data["text"])
+
+    def _command_finished(self, data: dict[str, Any], result: Any) -> None:
+        if isinstance(result, Result):
+            self.out.command_done(self.target, result.exit_code, result.duration_s, result.timed_out)
+            self.out.command_output(self.target, result)
+
+    def _http_finished(self, data: dict[str, Any], result: Any) -> None:
+        self.out.note(self.target, f"HTTP {data['method']} {self.redactor.text(data['url'])} -> "
+                                   f"{data['status'] or data['error']}")
+
+    def _confirm(self, data: dict[str, Any], result: Any) -> None:
+        if str(data.get("by", "")).startswith("--yes"):
+            self.out.note(self.target, self.redactor.text(f"confirmed by --yes: {data['prompt']}"), "warn")
+
+    def _note(self, data: dict[str, Any], result: Any) -> None:
+        self.out.note(self.target, self.redactor.text(data["text"]), data.get("level", "info"))
+
+    def _line(self, data: dict[str, Any], result: Any) -> None:
+        self.out.line(self.redactor.text(data["text"]), data.get("style"), self.target)
+
+    def _error(self, data: dict[str, Any], result: Any) -> None:
+        self.out.error(self.redactor.text(data["message"]))

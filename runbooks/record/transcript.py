@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from runbooks.model import Event
 from runbooks.record.redact import Redactor
 
 GENESIS = "0" * 64
@@ -148,6 +149,10 @@ class Transcript:
         self._seq = 0
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
+
+    def on_event(self, event: Event) -> dict[str, Any] | None:
+        """The run's event stream (engine/events.py): record it, unless it is screen-only."""
+        return self.emit(event.type, **event.data) if event.record else None
 
     def emit(self, type_: str, **data: Any) -> dict[str, Any]:
         with self._lock:

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runbooks.engine.verdict import exit_for, worst
+
 PASS, FAIL, UNKNOWN, MANUAL = "PASS", "FAIL", "UNKNOWN", "MANUAL"
 ICON = {PASS: "✅", FAIL: "❌", UNKNOWN: "❔", MANUAL: "☐"}
 
@@ -187,17 +189,15 @@ def evaluate(fresh: FreshRun, earlier: list[EarlierAlert], history: list[History
 
 
 def exit_code(outcomes: list[Outcome], fresh_verdict: str) -> int:
-    if fresh_verdict == "aborted":
-        return 4
-    if fresh_verdict == "error":
-        return 3
-    code = 0
+    if fresh_verdict in ("aborted", "error"):
+        return exit_for(fresh_verdict)
+    verdicts = ["ok"]  # each criterion as the verdict it stands for: the worst one's exit code
     for o in outcomes:
         if o.status == FAIL:
-            code = max(code, 2 if o.severity == "P0" else 1)
+            verdicts.append("p0" if o.severity == "P0" else "warn")
         elif o.status == UNKNOWN:
-            code = max(code, 1)
-    return code
+            verdicts.append("warn")
+    return exit_for(worst(verdicts))
 
 
 def overall(code: int) -> str:

@@ -13,6 +13,8 @@ from typing import Any
 from runbooks import __version__
 from runbooks.app import build_redactor
 from runbooks.config import load_config
+from runbooks.engine.options import RunOptions, runbooks_commit
+from runbooks.engine.run import run_playbook
 from runbooks.errors import InputError, RunbooksError
 from runbooks.model import RunResult
 from runbooks.playbook import load_playbook
@@ -22,7 +24,6 @@ from runbooks.record.transcript import default_transcript_dir, iso, read_events,
 from runbooks.report.criteria import CRITERIA, FAIL, MANUAL, UNKNOWN, FreshRun, evaluate, exit_code, overall
 from runbooks.report.problems import load as load_problems
 from runbooks.report.sources import earlier_alerts, history_rows, rel
-from runbooks.runner import RunOptions, _runbooks_commit, run_playbook
 from runbooks.summary import SIMULATED_SHORT
 from runbooks.transcripts.runs import window_start
 from runbooks.transcripts.seal import seal_run
@@ -113,7 +114,7 @@ def report(target: str | None, since: str, out_file: str | None, as_json: bool, 
         "target": tgt.name, "address": tgt.address, "role": tgt.role, "since": since,
         "window_start": iso(start) if start else None, "generated": iso(utcnow()),
         "operator": getpass.getuser(), "client_host": socket.gethostname(), "version": __version__,
-        "commit": _runbooks_commit(), "argv": " ".join(opts.argv), "fresh": fresh, "fresh_result": result, "fresh_dir": run_dir.name,
+        "commit": runbooks_commit(), "argv": " ".join(opts.argv), "fresh": fresh, "fresh_result": result, "fresh_dir": run_dir.name,
         "outcomes": outcomes, "earlier_runs": [{"name": r.dir.name, "link": rel(r.dir / "transcript.md", base),
                                                 "ts": r.started.get("ts"), "playbook": r.playbook,
                                                 "verdict": (r.finished or {}).get("verdict", "not finished")}

@@ -106,10 +106,9 @@ def p0(c, target=None, since="24h", tail=None, json=False, transcript_dir=None, 
 
     def once() -> tuple[int, str, str]:
         code = _run("p0", target, since, tail, json, transcript_dir, metrics_out, notify, verbose)
-        from runbooks.verdict import VERDICT_FOR_EXIT
+        from runbooks.engine.verdict import verdict_for_exit
 
-        verdict = VERDICT_FOR_EXIT.get(code, "?")
-        return code, verdict, ""
+        return code, verdict_for_exit(code), ""
 
     from runbooks.app import _sigterm_as_interrupt
 

@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from runbooks.errors import CANNOT_RUN, RunbooksError
+from runbooks.engine.verdict import exit_for
+from runbooks.errors import RunbooksError
 from runbooks.record.console import Out
 from runbooks.record.transcript import default_transcript_dir
 from runbooks.transcripts.verify import verify_run
@@ -50,8 +51,9 @@ def verify(path: str, as_json: bool = False, allowed_signers: str | None = None)
 def _verify_error(out: Out, as_json: bool, message: str) -> int:
     out.error(message)
     if as_json:
-        sys.stdout.write(json.dumps({"verdict": "error", "exit_code": CANNOT_RUN, "message": message, "runs": []}) + "\n")
-    return CANNOT_RUN
+        sys.stdout.write(json.dumps({"verdict": "error", "exit_code": exit_for("error"), "message": message,
+                                     "runs": []}) + "\n")
+    return exit_for("error")
 
 
 def timeline(since: str | None, transcript_dir: str | None, out_file: str | None) -> int:

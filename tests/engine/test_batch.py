@@ -12,11 +12,12 @@ from typing import Any
 
 from runbooks.commands import cmd
 from runbooks.config import parse_target
+from runbooks.engine.options import RunOptions
+from runbooks.engine.run import run_playbook
 from runbooks.model import Batch, StepOutcome
 from runbooks.playbook import parse_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
-from runbooks.runner import RunOptions, run_playbook
 from runbooks.sshd import SshServer
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 from tests.helpers import events

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from runbooks.config import parse_target
+from runbooks.engine.options import RunOptions
+from runbooks.engine.run import run_playbook
 from runbooks.errors import PlaybookError
 from runbooks.playbook import parse_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
-from runbooks.runner import RunOptions, run_playbook
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 
 

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 
+from runbooks.engine.verdict import worst_exit
+from runbooks.errors import ABORTED, OK
 from runbooks.packs.eatfit24.monitor.schedule import run_times
 from runbooks.record.console import Out
 
@@ -22,8 +24,7 @@ def repeat(run_once: Callable[[], tuple[int, str, str]], every: str, for_: str |
     stop = stop or threading.Event()
     times = run_times(clock(), every, for_)
     rows: list[list[str]] = []
-    worst = 0
-    rank = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4}
+    worst = OK
     pending = list(times)
     try:
         while pending:
@@ -36,9 +37,9 @@ def repeat(run_once: Callable[[], tuple[int, str, str]], every: str, for_: str |
             started = clock()
             code, verdict, transcript = run_once()
             rows.append([started.isoformat(timespec="seconds"), verdict.upper(), str(code), transcript])
-            worst = max(worst, code, key=lambda c: rank.get(c, 0))
+            worst = worst_exit([worst, code])
             out.table(f"monitor runs so far ({len(rows)} of {len(times)})", ["started (UTC)", "verdict", "exit", "transcript"], rows)
-            if code == 4:  # Ctrl-C (or SIGTERM) inside a run ends that run AND the loop
+            if code == ABORTED:  # Ctrl-C (or SIGTERM) inside a run ends that run AND the loop
                 raise KeyboardInterrupt
             # A run that overran later slots is followed at once by ONE catch-up run, not a burst.
             now_ = clock()
@@ -46,5 +47,5 @@ def repeat(run_once: Callable[[], tuple[int, str, str]], every: str, for_: str |
             pending = passed[-1:] + [t for t in pending[1:] if t > now_]
     except KeyboardInterrupt:
         out.line(f"stopped by the operator after {len(rows)} run(s)", "bold yellow")
-        return 4
+        return ABORTED
     return worst

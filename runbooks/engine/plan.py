@@ -1,0 +1,90 @@
+"""What one run on one target will do, decided before anything runs.
+
+`check_can_run` refuses, before anything runs, what could only half-run (exit 3) and
+returns the `Plan`: the steps in the order the run loop takes them and the run's
+variables, built once. The caller that checks (app.run_task) hands the plan to the run,
+so the check happens once per run. Features that change *what* runs (tags, loops over
+items, several targets in series) belong here, as transformations of the plan's list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from runbooks.conditions import evaluate
+from runbooks.errors import InputError
+
+if TYPE_CHECKING:
+    from runbooks.config import Target
+    from runbooks.engine.options import RunOptions
+    from runbooks.playbook import Playbook
+    from runbooks.steps.base import Step
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The steps of one run, in order, and the variables every step sees."""
+
+    steps: tuple[Step, ...]
+    variables: dict[str, Any]
+
+    def position(self, step: Step) -> int:
+        """1-based place of `step` in the plan ("[3/7]")."""
+        return self.steps.index(step) + 1
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.steps]
+
+
+def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[str, Any]:
+    v: dict[str, Any] = {
+        "target": target.name,
+        "role": target.role,
+        "project_dir": target.project_dir,
+        "backend": target.containers.get("backend"),
+        "worker": target.containers.get("worker"),
+        "containers": dict(target.containers),
+        "compose_services": dict(target.compose_services),
+        "dry_run": options.dry_run,
+        "transcript_dir": str(options.transcript_dir),
+        "task": options.task or playbook.name,
+    }
+    v.update(playbook.vars)
+    v.update(options.vars)
+    return v
+
+
+def steps_to_run(playbook: Playbook, options: RunOptions) -> list[Step]:
+    """From --start-at on; `always: true` steps before it still run (read-only re-checks)."""
+    start = playbook.index_of(options.start_at) if options.start_at else 0
+    return [s for s in playbook.steps[:start] if s.always] + list(playbook.steps[start:])
+
+
+def make_plan(playbook: Playbook, target: Target, options: RunOptions) -> Plan:
+    return Plan(tuple(steps_to_run(playbook, options)), base_vars(target, options, playbook))
+
+
+def check_can_run(playbook: Playbook, target: Target, options: RunOptions) -> Plan:
+    """The run's plan; InputError (exit 3) when it needs confirmations nobody can give
+    (no terminal, no --yes), before anything runs."""
+    plan = make_plan(playbook, target, options)
+    if options.dry_run or options.yes or options.is_interactive():
+        return plan
+    asking = []
+    for s in plan.steps:
+        if not s.confirm:
+            continue
+        try:
+            if s.when and not evaluate(s.when, plan.variables):
+                continue
+        except Exception:  # depends on facts not known yet: assume it may ask
+            pass
+        asking.append(s.name)
+    if asking:
+        raise InputError(
+            f"{options.task or playbook.name} needs confirmations (steps: {', '.join(asking)}) but stdin is not a "
+            f"terminal; run it from a terminal, or pass --yes to answer for the operator (recorded as such). Nothing was run."
+        )
+    return plan
