@@ -35,8 +35,8 @@ ERROR_ERE = r"Traceback|Error|Exception|ERROR|CRITICAL|Failed to "
 SCAN = ScanSpec(markers=(("marker", MARKER_ERE),), context=ERROR_ERE, before=5, after=5)
 LOG_FILTER_AWK = SCAN.program()
 
-FOLLOW_ERE = (r"Finalized|terminal state|MealPhoto .* updated to|\[AI\]\[Cancel\]|deleting orphan|"
-              r"Mark MealPhoto|Task cancelled: |\[AI:FAILED\]|Traceback|Error|Exception|Failed to ")
+# the watch passes what the scan passes (it classifies each line with parse.classify)
+FOLLOW_ERE = f"{MARKER_ERE}|{ERROR_ERE}"
 
 DJANGO_BOOT = djshell.BOOT
 DB_TEMPLATE_NAME = "monitor_db.py.j2"
