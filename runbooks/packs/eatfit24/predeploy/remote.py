@@ -1,8 +1,8 @@
 """The remote commands of a scenario check, and parsing of their machine-readable output.
 
 Two cheap commands per poll at most: a worker-log scan since the scenario's start, filtered
-on the host (grep), and one Django shell that lists the test user's meals since the start.
-docker's own exit status crosses the pipe as `RUNBOOKS_EXIT n` (POSIX sh has no pipefail).
+on the host (the generic log scan, runbooks/blocks/logscan.py), and one Django shell that
+lists the test user's meals since the start.
 The Django shell is the generic one (runbooks/blocks/djshell.py): the script on stdin, its
 parameters as one JSON literal, one tagged result line.
 """
@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runbooks.blocks import djshell
-from runbooks.commands import Command, cmd
+from runbooks.blocks.logscan import ScanSpec, container_command, parse_scan
+from runbooks.commands import Command
 
 TAG = "RUNBOOKS_PREDEPLOY "
-LOG_ERE = r"Finalized meal_id=|is in terminal state|updated to SUCCESS with|^RUNBOOKS_EXIT [0-9]+$"
-LOGS_TEMPLATE = (
+# the worker lines a scenario is judged by, filtered on the host by the generic log scan
+SCAN = ScanSpec(markers=(("finalized", "Finalized meal_id="), ("race_guard", "is in terminal state"),
+                         ("late_success", "updated to SUCCESS with")))
+TEMPLATE = (
     "{ docker logs --timestamps --since {{ since }} {{ container }} 2>&1; echo \"RUNBOOKS_EXIT $?\"; }"
     " | grep -E {{ ere }}"
 )
@@ -61,18 +64,18 @@ class LogScan:
 
 
 def logs_command(container: str, since: str) -> Command:
-    return cmd(LOGS_TEMPLATE, since=since, container=container, ere=LOG_ERE, timeout=60,
-               label=f"docker logs {container} since the scenario start (grep on host)")
+    return container_command(container, SCAN, since=since, timeout=60,
+                             label=f"docker logs {container} since the scenario start (filtered on host)")
 
 
 def parse_logs(stdout: str, container: str) -> LogScan:
-    lines = stdout.splitlines()
-    code = next((int(ln.split()[1]) for ln in reversed(lines) if ln.startswith("RUNBOOKS_EXIT ")), None)
-    if code is None:
+    scan = parse_scan(stdout)
+    if scan.exit_code is None:
         raise RemoteError(f"docker logs {container}: no exit status came back (output cut short?)")
-    if code != 0:
-        raise RemoteError(f"docker logs {container} exited {code} (is the container name right?)")
-    return LogScan([ln for ln in lines if _STAMPED.match(ln)])
+    if scan.exit_code != 0:
+        said = f": {' | '.join(scan.errors)[:200]}" if scan.errors else ""
+        raise RemoteError(f"docker logs {container} exited {scan.exit_code} (is the container name right?){said}")
+    return LogScan([ln.text for ln in scan.lines if _STAMPED.match(ln.text)])
 
 
 def render_script(user: UserRef, since_iso: str, limit: int = 10) -> str:
