@@ -2,9 +2,10 @@
 
 Log messages are matched unanchored (Celery's `[time: LEVEL/Process] ` prefix usually
 precedes worker messages; backend cancel lines are bare) on the exact format strings of
-eatfit24 (reference/eatfit24.md). The host-side filter (gather.py) tags each line it
-passes as `<line-number> <M|E|C> <docker line>`: M marker, E exception/error line,
-C context around an E line. The line number lets us rebuild exception blocks.
+eatfit24 (reference/eatfit24.md). The host-side filter (runbooks/blocks/logscan.py with
+gather.SCAN) tags each line it passes as `<line-number> <M1|E|C> <docker line>`: M marker,
+E exception/error line, C context around an E line; its parser gives them to us as M, E
+and C. The line number lets us rebuild exception blocks.
 """
 
 from __future__ import annotations
