@@ -112,12 +112,14 @@ def outcome(action: str, services: list[str], res: Result) -> StepOutcome:
     return StepOutcome(status="ok", message=("dry-run: not run" if res.dry_run else f"{action}: done"), facts=facts)
 
 
-@step_kind("compose", _validate)
+def _changes(params: Mapping[str, Any]) -> str | None:
+    return f"compose {params['action']}" if params.get("action") in MUTATING else None
+
+
+@step_kind("compose", _validate, mutates=_changes)
 def compose(step: Step, ctx: StepContext) -> StepGen:
     p = step.params
     action = str(p["action"])
-    if action in MUTATING and not step.mutates:
-        return StepOutcome(status="failed", message=f"compose {action} changes the host: mark the step `mutates: true`")
     try:
         services = services_of(p, ctx)
     except ValueError as exc:

@@ -90,12 +90,14 @@ def git_error(res: Result) -> str:
     return next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), lines[-1] if lines else "no output")
 
 
-@step_kind("git", _validate)
+def _changes(params: Mapping[str, Any]) -> str | None:
+    return f"git {params['action']}" if params.get("action") in MUTATING else None
+
+
+@step_kind("git", _validate, mutates=_changes)
 def git(step: Step, ctx: StepContext) -> StepGen:
     p = step.params
     action = str(p["action"])
-    if action in MUTATING and not step.mutates:
-        return StepOutcome(status="failed", message=f"git {action} changes the host: mark the step `mutates: true`")
     repo = str(p.get("repo") or ctx.target.project_dir)
     if not repo:
         return StepOutcome(status="failed", message=f"repo: the target {ctx.target.name} has no project_dir",

@@ -118,11 +118,13 @@ def _our_token(path: str, ctx: StepContext) -> str | None:
     return None
 
 
-@step_kind("lock", _validate)
+def _changes(params: Mapping[str, Any]) -> str | None:
+    return f"lock {params.get('action')}"  # a lock directory is written on the host
+
+
+@step_kind("lock", _validate, mutates=_changes)
 def lock(step: Step, ctx: StepContext) -> StepGen:
     p = step.params
-    if not step.mutates:
-        return StepOutcome(status="failed", message="a lock writes to the host: mark the step `mutates: true`")
     base = str(p.get("dir") or ctx.target.project_dir)
     if not base:
         return StepOutcome(status="failed", message=f"dir: the target {ctx.target.name} has no project_dir",

@@ -40,14 +40,27 @@ def test_compose_stops_and_starts_a_service_and_ps_sees_it(sandbox_state: Sandbo
     assert state == {"before": [(worker, "running")], "stopped": [(worker, "exited")], "after": [(worker, "running")]}
 
 
-def test_a_mutating_compose_action_needs_mutates_and_a_bad_service_fails(sandbox_state: Sandbox, tmp_path: Path) -> None:
+def test_a_bad_service_fails_and_stops_nothing(sandbox_state: Sandbox, tmp_path: Path) -> None:
     with sandbox_over_ssh(sandbox_state, tmp_path) as target:
-        unmarked = run_steps(target, [_step("stop", "compose", action="stop", roles=["worker"])], tmp_path)
         bad = run_steps(target, [_step("stop", "compose", True, action="stop", services=["no-such-service"])], tmp_path)
         ps = run_steps(target, [_step("ps", "compose", action="ps", roles=["worker"])], tmp_path)
-    assert unmarked.steps[0].status == "failed" and "mutates: true" in unmarked.steps[0].message
     assert bad.steps[0].status == "failed" and "no such service: no-such-service" in bad.steps[0].message
-    assert ps.facts["ps"]["containers"][0]["state"] == "running"  # neither of them stopped anything
+    assert ps.facts["ps"]["containers"][0]["state"] == "running"
+
+
+@pytest.mark.parametrize(("kind", "params", "change"), [
+    ("compose", {"action": "stop", "roles": ["worker"]}, "compose stop"),
+    ("git", {"action": "reset", "ref": "HEAD~1"}, "git reset"),
+    ("lock", {"action": "take"}, "lock take"),
+])
+def test_a_step_that_changes_the_host_must_say_so_before_anything_runs(kind: str, params: dict[str, Any],
+                                                                        change: str) -> None:
+    """A playbook whose second step forgot `mutates: true` must not run its first one."""
+    steps = [_step("first", "compose", True, action="stop", roles=["worker"]), _step("s", kind, **params)]
+    with pytest.raises(PlaybookError, match=rf"steps\.s\.mutates: {change} changes the host"):
+        parse_playbook({"name": "p", "steps": steps}, "p.yml")
+    parse_playbook({"name": "p", "steps": [_step("s", kind, **params) | {"mutates": True}]}, "p.yml")
+    assert parse_playbook({"name": "p", "steps": [_step("r", "git", action="status")]}, "p.yml").mutating is False
 
 
 def test_git_reads_the_checkout_and_reverts_a_commit(sandbox_state: Sandbox, tmp_path: Path) -> None:
