@@ -123,6 +123,17 @@ def test_no_server_is_a_failed_step(tmp_path: Path) -> None:
     assert res.steps[0].status == "failed" and res.steps[0].message.startswith("no answer:")
 
 
+def test_the_targets_credentials_never_go_to_another_origin(tmp_path: Path, api: str) -> None:
+    target = _target(tmp_path, api) | {"api": {"base_url": api, "headers": {"X-Init-Data": "secret"}}}
+    res = run_steps(target, [_check(url="http://127.0.0.1:9/collect")], tmp_path)
+    assert res.exit_code == 3 and "is not the target's API origin" in res.steps[0].message
+    assert "X-Init-Data" in res.steps[0].message
+    same = run_steps(target, [_check(url=f"{api}/health")], tmp_path)  # same origin: fine
+    assert same.exit_code == 0, same.message
+    bare = run_steps(_target(tmp_path, api), [_check(url=f"{api}/health")], tmp_path)  # no credentials: any URL
+    assert bare.exit_code == 0, bare.message
+
+
 @pytest.mark.parametrize(("params", "error"), [
     ({"path": "/x", "url": "http://a/"}, "url: give exactly one of"),
     ({"path": "x"}, "path: must start with /"),
