@@ -46,6 +46,16 @@ def test_query_rows_are_the_databases_rows(sandbox_state: Sandbox, tmp_path: Pat
     assert res.facts["stmts"]["result"] == {"ids": [r["id"] for r in expected if r["status"] == "SUCCESS"]}
 
 
+def test_a_configured_shell_command_runs_the_same_query(sandbox_state: Sandbox, tmp_path: Path) -> None:
+    backend = sandbox_state.config.backend_container
+    shell = ["docker", "exec", "-i", backend, "python", "manage.py", "shell", "--no-imports"]
+    with sandbox_over_ssh(sandbox_state, tmp_path) as target:
+        res = run_steps(target, [_q(query="sorted(m._meta.db_table for m in apps.get_models() "
+                                          "if m._meta.app_label == 'nutrition')", shell=shell)], tmp_path)
+    assert res.exit_code == 0, res.message
+    assert "nutrition_meal_photos" in res.facts["q"]["rows"] and "nutrition_meals" in res.facts["q"]["rows"]
+
+
 def test_a_bad_field_fails_the_step_with_djangos_error(sandbox_state: Sandbox, tmp_path: Path) -> None:
     with sandbox_over_ssh(sandbox_state, tmp_path) as target:
         res = run_steps(target, [_q(query="list(MealPhoto.objects.filter(no_such_field=1).values('id'))")], tmp_path)
