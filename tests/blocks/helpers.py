@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from runbooks.config import parse_target
+from runbooks.engine.options import RunOptions
+from runbooks.engine.run import run_playbook
 from runbooks.model import RunResult
 from runbooks.playbook import parse_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
-from runbooks.runner import RunOptions, run_playbook
 from runbooks.sandbox import Sandbox
 from tests.fixtures.sshd import start_sshd
 
