@@ -25,7 +25,7 @@ import jinja2
 from runbooks.conditions import compile_condition
 from runbooks.errors import PlaybookError
 from runbooks.resources import playbooks_dir
-from runbooks.steps.base import Step, is_kind, known_kinds, validate_params
+from runbooks.steps.base import Step, changes_host, is_kind, known_kinds, validate_params
 from runbooks.yamlfile import line_of, load_yaml
 
 PLAYBOOK_KEYS = {"name", "description", "steps", "vars", "mutating"}
@@ -116,6 +116,10 @@ def parse_playbook(data: Any, where: str) -> Playbook:
         mutates = raw.get("mutates", False)
         if not isinstance(mutates, bool):
             raise PlaybookError(f"{where}:{line_of(raw, 'mutates')}: steps.{sname}.mutates: must be true or false")
+        change = changes_host(kind, params)
+        if change and not mutates:
+            raise PlaybookError(f"{where}:{line_of(raw)}: steps.{sname}.mutates: {change} changes the host: "
+                                "mark the step `mutates: true`")
         timeout = raw.get("timeout")
         if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
                                     or not 0 < timeout < float("inf")):

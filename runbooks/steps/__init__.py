@@ -15,6 +15,13 @@ KIND_MODULES = {
     "monitor": "runbooks.packs.eatfit24.monitor.steps",
     "rollback": "runbooks.packs.eatfit24.rollback.steps",
     "predeploy": "runbooks.packs.eatfit24.predeploy.steps",
+    # generic building blocks (runbooks/blocks): logs.scan, django.query, http.check, ...
+    "logs": "runbooks.blocks.logs_scan",
+    "django": "runbooks.blocks.django_query",
+    "http": "runbooks.blocks.http_check",
+    "compose": "runbooks.blocks.compose",
+    "git": "runbooks.blocks.git",
+    "lock": "runbooks.blocks.lock",
 }
 
 _imported: set[str] = set()

@@ -67,18 +67,33 @@ StepFn = Callable[[Step, StepContext], StepGen]
 
 _REGISTRY: dict[str, StepFn] = {}
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], None]] = {}
+_MUTATES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {}
 
 
-def step_kind(name: str, validate: Callable[[Mapping[str, Any]], None] | None = None) -> Callable[[StepFn], StepFn]:
-    """Register a step kind. `validate(params)` raises ValueError('key: why') on bad params."""
+def step_kind(name: str, validate: Callable[[Mapping[str, Any]], None] | None = None,
+              mutates: Callable[[Mapping[str, Any]], str | None] | None = None) -> Callable[[StepFn], StepFn]:
+    """Register a step kind. `validate(params)` raises ValueError('key: why') on bad params;
+    `mutates(params)` says what the step changes on the host ("compose stop"), or None, so
+    a playbook that forgot `mutates: true` is refused when it loads, not halfway through."""
 
     def deco(fn: StepFn) -> StepFn:
         _REGISTRY[name] = fn
         if validate is not None:
             _VALIDATORS[name] = validate
+        if mutates is not None:
+            _MUTATES[name] = mutates
         return fn
 
     return deco
+
+
+def changes_host(kind: str, params: Mapping[str, Any]) -> str | None:
+    """What a (validated) step of `kind` changes on the host, or None: read-only."""
+    from runbooks.steps import load_kind
+
+    load_kind(kind)
+    fn = _MUTATES.get(kind)
+    return fn(params) if fn is not None else None
 
 
 def get_kind(name: str) -> StepFn:

@@ -1,12 +1,14 @@
 """`doctor`: can this target run the playbooks? Two remote commands: one shell probe for
-tools, containers and the project repo, one Django shell boot in the backend container."""
+tools, containers and the project repo, one read-only Django query (the `django.query` block) in the backend container."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from runbooks.blocks import djshell
+from runbooks.blocks.django_query import interpret, query_script
+from runbooks.blocks.logscan import parse_scan
 from runbooks.commands import Command
 from runbooks.initdata import stale_notes
 from runbooks.model import Finding, Note, StepOutcome
@@ -31,11 +33,12 @@ rb git_dirty git -C {{ project_dir }} status --porcelain --untracked-files=no
 rb compose_file sh -c 'cd "$1" && ls compose.yml compose.yaml docker-compose.yml docker-compose.yaml 2>/dev/null | head -n 1 | grep .' rb {{ project_dir }}
 """
 
-DJANGO = (
-    "import json, django; from django.conf import settings; "
-    "from apps.nutrition import models as m; "
-    "print('RUNBOOKS_DOCTOR ' + json.dumps({'django': django.get_version(), 'tz': settings.TIME_ZONE, "
-    "'models': [n for n in ('Meal', 'MealPhoto', 'FoodItem', 'CancelEvent') if hasattr(m, n)]}))"
+# doctor's Django probe: a `django.query` (read-only, rolled back) that names the models
+DJANGO_QUERY = (
+    "from django.conf import settings\n"
+    "from apps.nutrition import models as m\n"
+    "result = {'tz': settings.TIME_ZONE,\n"
+    "          'models': [n for n in ('Meal', 'MealPhoto', 'FoodItem', 'CancelEvent') if hasattr(m, n)]}\n"
 )
 
 FILTER_SAMPLE = "2026-01-01T00:00:00.000000000Z [MealService] Finalized meal_id=1 as COMPLETE"
@@ -74,9 +77,9 @@ def parse_probe(stdout: str) -> dict[str, tuple[int, str]]:
 
 @step_kind("doctor")
 def doctor(step: Step, ctx: StepContext) -> StepGen:
-    from runbooks.packs.eatfit24.monitor.gather import LOG_FILTER_AWK
+    from runbooks.packs.eatfit24.monitor.gather import SCAN
 
-    probe_vars = {**ctx.vars, "filter": LOG_FILTER_AWK, "filter_sample": FILTER_SAMPLE}
+    probe_vars = {**ctx.vars, "filter": SCAN.program(), "filter_sample": FILTER_SAMPLE}
     res = yield Command(template=PROBE, vars=probe_vars, label="host probe", timeout=step.timeout or 60)
     if res.timed_out:
         return StepOutcome(status="timeout", message="host probe timed out")
@@ -88,8 +91,10 @@ def doctor(step: Step, ctx: StepContext) -> StepGen:
         code, text = probe.get(name, (127, "no answer"))
         ok = code == 0 and bool(text or name == "project_dir")
         if name == "awk_filter":
-            # the real filter program on one marker line: passes it tagged M, counts one line
-            ok = ok and "1 M " in text and "RUNBOOKS_LINES 1" in text
+            # the real filter program on one marker line: passes it as a marker, counts it on the host
+            scan = parse_scan(text)
+            ok = ok and [(ln.nr, ln.tag) for ln in scan.lines] == [(1, "M")] and scan.lines_read == 1 \
+                and scan.counts.get(1) == 1
             flavour = probe.get("awk_flavour", (0, ""))[1].splitlines()[:1]
             text = ("runs the log filter" if ok else f"the log filter failed: {text[-200:]}") + (
                 f" ({flavour[0][:60]}{'; watch uses -W interactive' if 'mawk' in flavour[0] else ''})"
@@ -107,21 +112,18 @@ def doctor(step: Step, ctx: StepContext) -> StepGen:
     yield from stale_notes(ctx.target.api)
     facts: dict[str, Any] = {"head": probe.get("git_head", (1, ""))[1], "branch": probe.get("git_branch", (1, ""))[1]}
     if probe.get("backend", (1, ""))[1] == "running":
-        dj = yield Command(
-            template="docker exec {{ backend }} python manage.py shell --no-imports -c {{ code }}",
-            vars={"backend": ctx.vars["backend"], "code": DJANGO}, label="django shell probe", timeout=step.timeout or 90,
-        )
-        line = next((ln for ln in dj.stdout.splitlines() if ln.startswith("RUNBOOKS_DOCTOR ")), None)
-        if dj.ok and line:
-            info = json.loads(line.split(" ", 1)[1])
+        dj = yield djshell.command(query_script(DJANGO_QUERY), container=ctx.vars["backend"],
+                                   label="django shell probe", timeout=step.timeout or 90)
+        out = interpret(dj, 10)
+        if out.status == "ok" and isinstance(out.facts.get("result"), dict):
+            info = {"django": out.facts.get("django"), **out.facts["result"]}
             facts["django"] = info
             ok = len(info.get("models", [])) == 4
             checks.append({"check": "django_shell", "ok": ok,
                            "detail": f"Django {info.get('django')}, TIME_ZONE {info.get('tz')}, models {', '.join(info.get('models', []))}",
                            "hint": "" if ok else "apps.nutrition models missing"})
         else:
-            err = (dj.stderr or dj.stdout).strip().splitlines()[-1:] or ["no output"]
-            checks.append({"check": "django_shell", "ok": False, "detail": err[0][:200],
+            checks.append({"check": "django_shell", "ok": False, "detail": out.message[-200:],
                            "hint": "python manage.py shell must work in the backend container"})
             missing.append("django_shell")
     else:

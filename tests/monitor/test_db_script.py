@@ -15,9 +15,10 @@ from typing import Any
 import jinja2
 import pytest
 
-from runbooks.packs.eatfit24.monitor.gather import DB_TEMPLATE_NAME, DJANGO_BOOT, db_params, render_db_script, templates_dir
+from runbooks.packs.eatfit24.monitor.gather import DB_TEMPLATE_NAME, DJANGO_BOOT, db_params, render_db_script
 from runbooks.packs.eatfit24.monitor.parse import extract_result
 from runbooks.packs.eatfit24.monitor.window import parse_since
+from runbooks.resources import templates_dir
 
 pytest.importorskip("django")
 djangoenv = pytest.importorskip("runbooks.sandbox.djangoenv")

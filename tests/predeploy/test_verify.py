@@ -24,7 +24,8 @@ def meal(mid: int, status: str, photos: list[tuple[int, str, int]], food_items: 
 
 
 def logs(*lines: str) -> Any:
-    return parse_logs("\n".join([T + W + ln for ln in lines] + ["RUNBOOKS_EXIT 0"]), "w")
+    """What the host filter passes for these worker lines (the real filter: tests/blocks)."""
+    return parse_logs("\n".join([f"{i} M1 {T}{W}{ln}" for i, ln in enumerate(lines, 1)] + ["0 S RUNBOOKS_EXIT 0"]), "w")
 
 
 def diary(*meals: dict[str, Any]) -> Diary:
@@ -64,8 +65,8 @@ def test_script_params_are_json_never_spliced_into_python() -> None:
 def test_log_scan_quotes_the_since_value_and_reports_docker_failures() -> None:
     c = logs_command("eatfit24-celery-worker-1", "2026-01-15T10:00:00Z; rm -rf /")
     assert "'2026-01-15T10:00:00Z; rm -rf /'" in c.render()
-    with pytest.raises(RemoteError, match="exited 1"):
-        parse_logs("Error: No such container: x\nRUNBOOKS_EXIT 1", "x")
+    with pytest.raises(RemoteError, match="exited 1.*No such container: x"):
+        parse_logs("0 S RUNBOOKS_EXIT 1\n0 S RUNBOOKS_ERROR Error: No such container: x\n0 S RUNBOOKS_LINES 1", "x")
     with pytest.raises(RemoteError, match="no exit status"):
         parse_logs("", "x")
 

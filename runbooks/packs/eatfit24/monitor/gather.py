@@ -1,32 +1,25 @@
 """The remote commands of a monitor run: one log scan per container, one Django shell.
 
-Why the log scan looks the way it does: prod logs are large and the host has no Python
-outside the containers, so the filtering happens on the host with POSIX awk (mawk, gawk
-and busybox awk all run it) and only marker lines and exception context cross the
-network. One awk pass does both jobs, which grep cannot: markers pass alone, while an
-exception line (`Traceback|Error|Exception|ERROR|CRITICAL`) also passes the B lines before
-it and the A lines after it (the checklist's `grep -B 5 -A 5`). Every passed line is
-prefixed with its line number and a tag (M marker, E error, C context) so the parser can
-rebuild exception blocks. docker's own exit status is appended as `RUNBOOKS_EXIT n`
-through the pipe, because POSIX sh has no `pipefail` and awk always exits 0.
+The log scan is the generic on-host filter (runbooks/blocks/logscan.py) with eatfit24's
+marker and exception patterns: markers pass alone, while an exception line
+(`Traceback|Error|Exception|ERROR|CRITICAL|Failed to `) also passes the 5 lines before it
+and the 5 after it (the checklist's `grep -B 5 -A 5`), all filtered on the host by one
+POSIX awk pass, so only those lines cross the network.
 
-The Django shell reads the script from stdin through `-c 'import sys; exec(...)'`
-rather than relying on `shell`'s stdin auto-detection: that detection polls stdin with a
-zero timeout and falls back to an interactive REPL when the bytes have not arrived yet
-(common over SSH), which would mangle a multi-line script.
+The Django shell is the generic one (runbooks/blocks/djshell.py): the script on stdin,
+its parameters as one JSON literal, one tagged result line.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-import jinja2
-
+from runbooks.blocks import djshell
+from runbooks.blocks.logscan import ScanSpec, container_command
 from runbooks.commands import Command, cmd
 from runbooks.packs.eatfit24.monitor.window import Window
-from runbooks.resources import templates_dir
 
 MARKER_ERE = (
     r"is in terminal state|MealPhoto .* updated to|Finalized meal_id=|"
@@ -37,55 +30,22 @@ MARKER_ERE = (
 # `[AI] Failed to update MealPhoto %s on cancel` (the backend has no log-level prefix).
 ERROR_ERE = r"Traceback|Error|Exception|ERROR|CRITICAL|Failed to "
 
-# Lines the host adds around docker's output, tagged S by the filter (never counted as log
-# lines): the host's clock, the container's creation and start times (one `docker inspect`
-# in the same command), docker's exit status, the first log line's timestamp and the
-# number of log lines read. Together they say what the scan really covered.
-LOG_FILTER_AWK = (
-    "/^RUNBOOKS_(EXIT|NOW|STARTED) / { print \"0 S \" $0; next }\n"
-    "{\n"
-    "  n++; if (n == 1) print \"0 S RUNBOOKS_FIRST \" $1\n"
-    "  err = 0\n"
-    f"  if ($0 ~ /{MARKER_ERE}/) {{ print n \" M \" $0; p[n] = 1 }}\n"
-    f"  else if ($0 ~ /{ERROR_ERE}/) {{\n"
-    "    for (i = n - B; i < n; i++) if ((i in buf) && !(i in p)) { print i \" C \" buf[i]; p[i] = 1 }\n"
-    "    print n \" E \" $0; p[n] = 1; after = A; err = 1\n"
-    "  }\n"
-    "  else if (after > 0) { print n \" C \" $0; p[n] = 1 }\n"
-    "  if (!err && after > 0) after--\n"
-    "  buf[n] = $0; delete buf[n - B]; delete p[n - B]\n"
-    "}\n"
-    "END { print \"0 S RUNBOOKS_LINES \" (n + 0) }\n"
-)
+# The eatfit24 scan of one container: every marker line, and exception lines with their
+# context (the generic block's filter, runbooks/blocks/logscan.py, does the work on the host).
+SCAN = ScanSpec(markers=(("marker", MARKER_ERE),), context=ERROR_ERE, before=5, after=5)
+LOG_FILTER_AWK = SCAN.program()
 
-INSPECT_FORMAT = "{{.Created}} {{.State.StartedAt}}"
-LOGS_TEMPLATE = (
-    "{ echo \"RUNBOOKS_NOW $(date -u +%Y-%m-%dT%H:%M:%SZ)\";"
-    " echo \"RUNBOOKS_STARTED $(docker inspect --format {{ fmt }} {{ container }} 2>&1 | head -n 1)\";"
-    " docker logs --timestamps --since {{ since }}{% if tail %} --tail {{ tail }}{% endif %} {{ container }} 2>&1;"
-    " echo \"RUNBOOKS_EXIT $?\"; } | awk -v B={{ before }} -v A={{ after }} {{ program }}"
-)
+# the watch passes what the scan passes (it classifies each line with parse.classify)
+FOLLOW_ERE = f"{MARKER_ERE}|{ERROR_ERE}"
 
-FOLLOW_ERE = (r"Finalized|terminal state|MealPhoto .* updated to|\[AI\]\[Cancel\]|deleting orphan|"
-              r"Mark MealPhoto|Task cancelled: |\[AI:FAILED\]|Traceback|Error|Exception|Failed to ")
-
-DJANGO_BOOT = "import sys; exec(sys.stdin.read(), {'__name__': 'runbooks_monitor'})"
+DJANGO_BOOT = djshell.BOOT
 DB_TEMPLATE_NAME = "monitor_db.py.j2"
 
 
 def logs_command(container: str, window: Window, tail: int | None, context: int = 5, label: str = "") -> Command:
     """`docker logs --timestamps --since W [--tail N] C 2>&1 | awk <filter>` as a value."""
-    return cmd(
-        LOGS_TEMPLATE,
-        since=window.docker,
-        tail=tail,
-        container=container,
-        before=int(context),
-        after=int(context),
-        program=LOG_FILTER_AWK,
-        fmt=INSPECT_FORMAT,
-        label=label or f"docker logs {container} (filtered on host)",
-    )
+    spec = replace(SCAN, before=int(context), after=int(context))
+    return container_command(container, spec, since=window.docker, tail=tail, label=label)
 
 
 # mawk (Debian's and Ubuntu's default awk) reads a pipe in blocks unless given
@@ -111,19 +71,10 @@ def follow_command(container: str, tail: int = 50, role: str = "") -> Command:
     )
 
 
-_TEMPLATE_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(templates_dir())),
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,
-    keep_trailing_newline=True,
-)
-
-
 def render_db_script(params: Mapping[str, Any]) -> str:
     """Render the ONE Django-shell script. Parameters enter as a JSON string literal, so
     no value is ever spliced into Python source."""
-    literal = repr(json.dumps(dict(params), sort_keys=True))
-    return _TEMPLATE_ENV.get_template(DB_TEMPLATE_NAME).render(params_literal=literal)
+    return djshell.render_script(DB_TEMPLATE_NAME, params)
 
 
 def db_params(window: Window, stuck_seconds: float, evidence_limit: int,
@@ -146,10 +97,5 @@ def db_params(window: Window, stuck_seconds: float, evidence_limit: int,
 
 
 def db_command(container: str, script: str) -> Command:
-    return cmd(
-        "docker exec -i {{ container }} python manage.py shell --no-imports -c {{ boot }}",
-        container=container,
-        boot=DJANGO_BOOT,
-        stdin=script,
-        label="django shell: all monitor DB checks (read-only, rolled back)",
-    )
+    return djshell.command(script, container=container,
+                           label="django shell: all monitor DB checks (read-only, rolled back)")

@@ -2,19 +2,23 @@
 
 Log messages are matched unanchored (Celery's `[time: LEVEL/Process] ` prefix usually
 precedes worker messages; backend cancel lines are bare) on the exact format strings of
-eatfit24 (reference/eatfit24.md). The host-side filter (gather.py) tags each line it
-passes as `<line-number> <M|E|C> <docker line>`: M marker, E exception/error line,
-C context around an E line. The line number lets us rebuild exception blocks.
+eatfit24 (reference/eatfit24.md). The host-side filter (runbooks/blocks/logscan.py with
+gather.SCAN) tags each line it passes as `<line-number> <M1|E|C> <docker line>`: M marker,
+E exception/error line, C context around an E line; its parser gives them to us as M, E
+and C. The line number lets us rebuild exception blocks.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from runbooks.blocks import djshell
+from runbooks.blocks.logscan import parse_scan
+from runbooks.packs.eatfit24.monitor.gather import ERROR_ERE
 
 RESULT_TAG = "RUNBOOKS_RESULT "
 EXIT_TAG = "RUNBOOKS_EXIT "
@@ -75,44 +79,18 @@ def split_docker_ts(line: str) -> tuple[str | None, str]:
     return (m.group(1), m.group(2)) if m else (None, line)
 
 
-def split_lines(output: str) -> list[str]:
-    """Lines exactly as the host's awk and docker split them: on `\\n` only. Python's
-    splitlines() also splits on \\r, \\v, \\f, \\x1c-\\x1e, \\x85 and \\u2028/9, which would
-    let one hostile log line forge a second, tagged one."""
-    lines = output.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-_SIDE = {"RUNBOOKS_EXIT": "exit_code", "RUNBOOKS_NOW": "host_now", "RUNBOOKS_STARTED": "inspect",
-         "RUNBOOKS_FIRST": "first_ts", "RUNBOOKS_LINES": "lines_read"}
+_SIDE = {"NOW": "host_now", "STARTED": "inspect", "FIRST": "first_ts"}
 
 
 def parse_filtered(output: str) -> FilteredLog:
-    """Parse the host-side filter's output (see gather.LOG_FILTER_AWK)."""
-    out = FilteredLog()
-    for raw in split_lines(output):
-        parts = raw.split(" ", 2)
-        if len(parts) == 3 and parts[0] == "0" and parts[1] == "S":
-            key, _, value = parts[2].partition(" ")
-            attr = _SIDE.get(key)
-            if attr is None:
-                out.malformed += 1
-            elif attr in ("exit_code", "lines_read"):
-                try:
-                    setattr(out, attr, int(value.strip()))
-                except ValueError:
-                    out.malformed += 1
-            else:
-                setattr(out, attr, value.strip() or None)
-            continue
-        if len(parts) < 2 or not parts[0].isdigit() or parts[1] not in ("M", "E", "C"):
-            out.malformed += 1
-            continue
-        ts, text = split_docker_ts(parts[2] if len(parts) == 3 else "")
-        out.lines.append(LogLine(int(parts[0]), parts[1], ts, text))
-    out.lines.sort(key=lambda ln: ln.nr)
+    """Parse the host-side filter's output (runbooks/blocks/logscan.py, gather.SCAN)."""
+    scan = parse_scan(output)
+    out = FilteredLog(exit_code=scan.exit_code, malformed=scan.malformed, lines_read=scan.lines_read)
+    for key, attr in _SIDE.items():
+        setattr(out, attr, scan.side.get(key) or None)
+    for ln in scan.lines:
+        ts, text = split_docker_ts(ln.text)
+        out.lines.append(LogLine(ln.nr, ln.tag, ts, text))
     return out
 
 
@@ -141,7 +119,7 @@ def classify(text: str) -> str:
     return "other"
 
 
-ERROR_RE = re.compile(r"Traceback|Error|Exception|ERROR|CRITICAL|Failed to ")
+ERROR_RE = re.compile(ERROR_ERE)  # the same pattern the host filter passes with context
 
 
 def is_handled_error(text: str) -> bool:
@@ -297,13 +275,4 @@ def _int(v: str) -> int | str:
 
 def extract_result(stdout: str) -> dict[str, Any] | None:
     """The DB script's one tagged JSON line (the LAST one: banners and prints are ignored)."""
-    found: dict[str, Any] | None = None
-    for line in split_lines(stdout):
-        if line.startswith(RESULT_TAG):
-            try:
-                value = json.loads(line[len(RESULT_TAG):])
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict):
-                found = value
-    return found
+    return djshell.parse(stdout, RESULT_TAG)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from runbooks.blocks import compose
 from runbooks.commands import Command
 from runbooks.packs.eatfit24.rollback import lock
 
@@ -79,16 +80,14 @@ def worker_state(v: dict[str, Any]) -> Command:
 
 
 def stop_worker(v: dict[str, Any]) -> Command:
-    return Command(template="cd {{ d }} && docker compose stop {{ service }}", mutates=True, timeout=180,
-                   vars={"d": v["project_dir"], "service": v["compose_services"]["worker"]},
-                   label="stop the worker service")
+    return compose.command(v["project_dir"], "stop", [v["compose_services"]["worker"]], timeout=180,
+                           label="stop the worker service")
 
 
 def start_worker(v: dict[str, Any]) -> Command:
     """Start the stopped worker container again (the code it was built from, unchanged)."""
-    return Command(template="cd {{ d }} && docker compose start {{ service }}", mutates=True, timeout=180,
-                   vars={"d": v["project_dir"], "service": v["compose_services"]["worker"]},
-                   label="start the worker service again")
+    return compose.command(v["project_dir"], "start", [v["compose_services"]["worker"]], timeout=180,
+                           label="start the worker service again")
 
 
 def head(v: dict[str, Any]) -> Command:
@@ -117,10 +116,9 @@ def reset_hard(v: dict[str, Any], full_sha: str) -> Command:
 
 def rebuild(v: dict[str, Any]) -> Command:
     svc = v["compose_services"]
-    return Command(template="cd {{ d }} && docker compose up -d --build --force-recreate {{ backend }} {{ worker }}",
-                   mutates=True, timeout=float(v.get("rebuild_timeout") or 1800), stream=True,
-                   vars={"d": v["project_dir"], "backend": svc["backend"], "worker": svc["worker"]},
-                   label="rebuild and recreate backend + worker")
+    return compose.command(v["project_dir"], "up", [svc["backend"], svc["worker"]], build=True, recreate=True,
+                           timeout=float(v.get("rebuild_timeout") or 1800), stream=True,
+                           label="rebuild and recreate backend + worker")
 
 
 WORKER_READY = ("i=0; while [ $i -lt {{ tries }} ]; do docker logs --tail 300 {{ worker }} 2>&1 | grep -q {{ pattern }} "

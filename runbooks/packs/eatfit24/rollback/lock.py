@@ -1,25 +1,27 @@
 """The rollback lock on the host: `<project_dir>/.runbooks-rollback.lock/owner`.
 
-Taken with `mkdir` (atomic on every filesystem: exactly one of two concurrent runs
-creates the directory); the `owner` file inside holds one JSON line: token, operator,
-client host, pid, start time, commit, target. Released only by the run whose token is in
-the owner file (`always: true` step, so failure, decline and Ctrl-C release it too);
-`--break-lock` removes someone else's lock after a confirmation.
+The generic host lock (runbooks/blocks/lock.py: `mkdir`, an owner file with one JSON line,
+release only by the token's run) with the rollback's owner record: token, operator, client
+host, pid, start time, commit, target. Released by an `always: true` step, so failure,
+decline and Ctrl-C release it too; `--break-lock` removes someone else's lock after a
+confirmation.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from runbooks.blocks import lock as host_lock
+from runbooks.blocks.lock import HELD_EXIT, describe_holder, parse_holder
 from runbooks.commands import Command
 
-LOCK_DIRNAME = ".runbooks-rollback.lock"
-HELD_EXIT = 75  # EX_TEMPFAIL: somebody else holds it
+LOCK_NAME = "rollback"
+__all__ = ["HELD_EXIT", "break_and_take", "describe_holder", "lock_dir", "owner_record",
+           "parse_holder", "release", "take"]
 
 
 def lock_dir(project_dir: str) -> str:
-    return f"{project_dir.rstrip('/')}/{LOCK_DIRNAME}"
+    return host_lock.lock_path(project_dir, LOCK_NAME)
 
 
 def owner_record(v: dict[str, Any]) -> dict[str, Any]:
@@ -28,47 +30,13 @@ def owner_record(v: dict[str, Any]) -> dict[str, Any]:
             "target": v.get("target")}
 
 
-def _vars(v: dict[str, Any]) -> dict[str, Any]:
-    d = lock_dir(v["project_dir"])
-    return {"lock": d, "owner_file": f"{d}/owner", "owner": json.dumps(owner_record(v), sort_keys=True)}
-
-
-TAKE = ("if mkdir {{ lock }} 2>/dev/null; then printf '%s\\n' {{ owner }} > {{ owner_file }} && echo 'RUNBOOKS_LOCK taken'; "
-        "else echo 'RUNBOOKS_LOCK held'; cat {{ owner_file }} 2>/dev/null; exit " + str(HELD_EXIT) + "; fi")
-BREAK = ("rm -f {{ owner_file }}; rmdir {{ lock }} 2>/dev/null; " + TAKE)
-RELEASE = ("if grep -qF {{ token }} {{ owner_file }} 2>/dev/null; then rm -f {{ owner_file }} && rmdir {{ lock }} "
-           "&& echo 'RUNBOOKS_LOCK released'; else echo 'RUNBOOKS_LOCK not-ours'; cat {{ owner_file }} 2>/dev/null; exit 3; fi")
-
-
 def take(v: dict[str, Any]) -> Command:
-    return Command(template=TAKE, vars=_vars(v), mutates=True, timeout=30, label="take the rollback lock")
+    return host_lock.take(lock_dir(v["project_dir"]), owner_record(v), label="take the rollback lock")
 
 
 def break_and_take(v: dict[str, Any]) -> Command:
-    return Command(template=BREAK, vars=_vars(v), mutates=True, timeout=30, label="break the rollback lock, take it")
+    return host_lock.break_and_take(lock_dir(v["project_dir"]), owner_record(v), label="break the rollback lock, take it")
 
 
 def release(v: dict[str, Any], token: str) -> Command:
-    return Command(template=RELEASE, vars={**_vars(v), "token": token}, mutates=True, timeout=30,
-                   label="release the rollback lock")
-
-
-def parse_holder(text: str) -> dict[str, Any] | None:
-    """The owner JSON from `cat owner` output (None: unreadable, e.g. lock being created)."""
-    for line in (text or "").splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                data = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                return data
-    return None
-
-
-def describe_holder(holder: dict[str, Any] | None) -> str:
-    if not holder:
-        return "an unknown holder (owner file missing or unreadable: a run may be creating it right now)"
-    return (f"{holder.get('operator')}@{holder.get('client_host')} pid {holder.get('pid')} since "
-            f"{holder.get('started_at')} (commit {holder.get('commit')}, target {holder.get('target')})")
+    return host_lock.release(lock_dir(v["project_dir"]), token, label="release the rollback lock")
