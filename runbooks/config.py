@@ -168,6 +168,7 @@ def sandbox_target(ensure_up: bool = True) -> Target:
     """The built-in target: the simulated eatfit24 host, started on demand."""
     from runbooks import sandbox
 
+    sandbox.require()
     state = sandbox.default_state_dir()
     if ensure_up:
         sandbox.ensure_up(state)
