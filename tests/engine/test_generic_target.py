@@ -60,6 +60,7 @@ def test_host_variables_reach_a_playbook_over_ssh(tmp_path: Path, sshd: SshServe
 @pytest.mark.parametrize(("task", "target_extra", "missing"), [
     (["monitor.p0"], {}, "targets.web.containers.backend: required key is missing"),
     (["monitor.p0"], {"containers": {"backend": "b"}}, "targets.web.containers.worker: required key is missing"),
+    (["monitor.watch", "--duration", "5"], {}, "targets.web.containers.backend: required key is missing"),
     (["doctor"], {"containers": {"backend": "b", "worker": "w"}}, "targets.web.project_dir: required key is missing"),
     (["rollback", "--commit", "abc1234", "--yes"], {"containers": {"backend": "b", "worker": "w"}},
      "targets.web.project_dir: required key is missing"),
