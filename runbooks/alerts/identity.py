@@ -145,10 +145,9 @@ def observe(findings: Iterable[Finding], object_findings: Iterable[str] | None =
     names objects (default: the monitor's point rules); the rest are rates/anomalies.
     `order`: the catalog order that decides which finding names a group."""
     if object_findings is None or order is None:
-        from runbooks.packs.eatfit24.monitor.catalog import CATALOG
-        from runbooks.packs.eatfit24.monitor.rules import POINT_RULES
+        from runbooks.packs.eatfit24.monitor.catalog import CATALOG, OBJECT_CHECKS
 
-        object_findings = POINT_RULES if object_findings is None else object_findings
+        object_findings = OBJECT_CHECKS if object_findings is None else object_findings
         order = list(CATALOG) if order is None else order
     point = set(object_findings)
     rank = {fid: i for i, fid in enumerate(order)}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbooks.conditions import evaluate
 from runbooks.errors import InputError
+from runbooks.steps import target_variables
 
 if TYPE_CHECKING:
     from runbooks.config import Target
@@ -39,18 +40,18 @@ class Plan:
 
 
 def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[str, Any]:
+    """The run's variables, later wins: the engine's, the target's (its playbook-facing keys
+    and host variables), what the packs behind the playbook's step kinds derive from the
+    target (ConfigError naming a key they need and it lacks), the playbook's, the run's."""
     v: dict[str, Any] = {
         "target": target.name,
         "role": target.role,
-        "project_dir": target.project_dir,
-        "backend": target.containers.get("backend"),
-        "worker": target.containers.get("worker"),
-        "containers": dict(target.containers),
-        "compose_services": dict(target.compose_services),
         "dry_run": options.dry_run,
         "transcript_dir": str(options.transcript_dir),
         "task": options.task or playbook.name,
     }
+    v.update(target.variables())
+    v.update(target_variables([s.kind for s in playbook.steps], target))
     v.update(playbook.vars)
     v.update(options.vars)
     return v

@@ -1,30 +1,19 @@
-"""Every fault a monitor finding exists for: one registry, one small deterministic injector
-each. An injector returns the exact evidence (ids, counts) and records it in ``faults.json``.
+"""Every fault a monitor finding exists for: one registry (faultreg.py), one small deterministic
+injector each. An injector returns the exact evidence (ids, counts) and records it in ``faults.json``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from runbooks.sandbox import containers, faultflags, flow, food
 from runbooks.sandbox.ctx import Ctx
-from runbooks.sandbox.faultlist import FAULT_DESCRIPTIONS
+from runbooks.sandbox.faultreg import FAULTS, fault
 from runbooks.sandbox.sim import MealPlan, PhotoPlan, run_meal
 from runbooks.sandbox.timefmt import MSK, celery_prefix, utcnow
 from runbooks.sandbox.users import api_user, population
-
-Injector = Callable[..., dict[str, Any]]  # (ctx, now, **params) -> evidence
-FAULTS: dict[str, tuple[str, Injector]] = {}
-
-
-def fault(name: str) -> Callable[[Injector], Injector]:
-    def register(fn: Injector) -> Injector:
-        FAULTS[name] = (FAULT_DESCRIPTIONS[name], fn)
-        return fn
-    return register
 
 
 def _user(ctx: Ctx) -> Any:
@@ -317,4 +306,5 @@ def inject(ctx: Ctx, name: str, **params: Any) -> dict[str, Any]:
     return evidence
 
 
+# after this module's own (FAULTS keeps the catalog's order)
 from runbooks.sandbox import realfaults  # noqa: E402,F401  (registers the faults seen on the real backend)

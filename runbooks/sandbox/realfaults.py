@@ -2,7 +2,7 @@
 backend"): handled AI upstream errors, cancels that do not finalize or that a late task
 undoes, an unhandled 500 with its traceback, a changed schema, a worker logging at WARNING.
 
-Registered in ``faults.FAULTS`` (``faults`` imports this module); each injector returns the
+Registered in ``faultreg.FAULTS`` (``faults`` imports this module); each injector returns the
 exact evidence (ids) it created.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from runbooks.sandbox import faultflags, flow
 from runbooks.sandbox.ctx import Ctx
-from runbooks.sandbox.faults import fault
+from runbooks.sandbox.faultreg import fault
 from runbooks.sandbox.sim import MealPlan, PhotoPlan, run_meal
 from runbooks.sandbox.timefmt import MSK
 from runbooks.sandbox.users import api_user, population

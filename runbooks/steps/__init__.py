@@ -7,6 +7,11 @@ module), so `inv monitor.p0` does not pay for importing rollback and predeploy c
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runbooks.config import Target
 
 # kind prefix -> the module that registers those kinds; unprefixed kinds are the engine's.
 KIND_MODULES = {
@@ -23,6 +28,11 @@ KIND_MODULES = {
     "git": "runbooks.blocks.git",
     "lock": "runbooks.blocks.lock",
 }
+
+# kind prefix -> the module whose `variables(target, kind)` checks what those kinds need of a
+# target (a missing key: ConfigError naming it, before connecting) and returns the variables
+# they read. The core knows no pack's target keys; a pack says what its own playbooks need.
+KIND_TARGETS = {p: "runbooks.packs.eatfit24.target" for p in ("doctor", "monitor", "rollback", "predeploy")}
 
 _imported: set[str] = set()
 
@@ -48,3 +58,13 @@ def load_kind(kind: str) -> None:
 def load_all() -> None:
     for mod in KIND_MODULES.values():
         _import(mod)
+
+
+def target_variables(kinds: Iterable[str], target: "Target") -> dict[str, Any]:
+    """The variables the packs behind these step kinds derive from the target (checked)."""
+    out: dict[str, Any] = {}
+    for prefix in dict.fromkeys(k.split(".", 1)[0] for k in kinds):
+        mod = KIND_TARGETS.get(prefix)
+        if mod is not None:
+            out.update(importlib.import_module(mod).variables(target, prefix))
+    return out

@@ -8,6 +8,7 @@ import pytest
 
 from runbooks.config import load_config
 from runbooks.errors import ConfigError
+from runbooks.packs.eatfit24.target import variables as eatfit24_variables
 from tests.helpers import inv_env, run_inv, write_config
 
 GOOD = {"host": "prod.example", "project_dir": "/opt/eatfit24",
@@ -24,7 +25,9 @@ def test_valid_config_and_target_precedence(tmp_path: Path) -> None:
     assert cfg.target_names("prod2,prod", environ={}) == ["prod2", "prod"]
     t = cfg.targets["prod"]
     assert t.transport == "ssh" and t.confirm == "typed" and t.role == "prod"
-    assert t.compose_services == {"backend": "backend", "worker": "celery-worker"}
+    # the compose service names' defaults are the eatfit24 pack's (runbooks.packs.eatfit24.target)
+    assert dict(t.compose_services) == {}
+    assert eatfit24_variables(t, "rollback")["compose_services"] == {"backend": "backend", "worker": "celery-worker"}
 
 
 def test_no_config_means_builtin_sandbox() -> None:
@@ -38,12 +41,13 @@ def test_no_config_means_builtin_sandbox() -> None:
         ("targets:\n  prod:\n    host: [unclosed\n", "invalid YAML"),
         ("targets:\n  prod:\n    hots: x\n    project_dir: /x\n", ":3: targets.prod: unknown key 'hots'"),
         ("targets:\n  prod:\n    project_dir: /x\n    containers: {backend: b, worker: w}\n", "targets.prod.host: required key is missing"),
-        ("targets:\n  prod:\n    host: h\n    project_dir: /x\n    containers: {backend: b}\n", "targets.prod.containers.worker: required"),
         ("targets:\n  prod:\n    host: h\n    port: 99999\n    project_dir: /x\n    containers: {backend: b, worker: w}\n", ":4: targets.prod.port"),
         ("targets:\n  prod:\n    host: 'h;rm -rf /'\n    project_dir: /x\n    containers: {backend: b, worker: w}\n", "targets.prod.host: not a hostname"),
         ("targets:\n  prod:\n    host: h\n    project_dir: /x\n    containers: {backend: 'b $(id)', worker: w}\n", "containers.backend: not a container name"),
         ("targets:\n  prod:\n    host: h\n    project_dir: relative\n    containers: {backend: b, worker: w}\n", "project_dir: must be an absolute path"),
         ("targets:\n  prod:\n    host: h\n    confirm: maybe\n    project_dir: /x\n    containers: {backend: b, worker: w}\n", ":4: targets.prod.confirm"),
+        # containers.backend/worker are no longer the config's to require: the eatfit24 playbooks
+        # refuse a target without them before connecting (tests/engine/test_generic_target.py)
         ("default_target: nope\ntargets: {}\n", "default_target: unknown target 'nope'"),
         ("colour: blue\n", ":1: unknown key 'colour'"),
     ],

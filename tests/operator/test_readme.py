@@ -52,6 +52,9 @@ def test_the_install_commands_are_two_and_ci_runs_the_test_one_verbatim() -> Non
     lines = [b.text.strip() for b in bs]
     assert all("\n" not in ln and INSTALL.match(ln) for ln in lines), lines
     assert INSTALL.match(lines[0]).group(2) == "inv monitor.p0"  # type: ignore[union-attr]
+    # the main job runs on the built-in sandbox, an extra: the core alone does not install Django
+    assert INSTALL.match(lines[0]).group(1) == "'.[sandbox]'"  # type: ignore[union-attr]
+    assert INSTALL.match(lines[1]).group(1) == "'.[test]'"  # type: ignore[union-attr]
     assert INSTALL.match(lines[1]).group(2) == "python -m pytest -q"  # type: ignore[union-attr]
     ci = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert lines[1] in ci

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from runbooks.packs.eatfit24.rollback.steps import conflict_lines
+from runbooks.packs.eatfit24.rollback.common import conflict_lines
 from runbooks.sandbox.paths import STATE_ENV
 from runbooks.sandbox.project_repo import CONFLICTING_SUBJECT, add_conflicting_commit
 from tests.helpers import inv_env

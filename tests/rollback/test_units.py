@@ -6,7 +6,7 @@ import pytest
 
 from runbooks.errors import InputError
 from runbooks.packs.eatfit24.rollback import cmds, djshell, inputs, lock, plan
-from runbooks.packs.eatfit24.rollback.steps import parse_head, reverts
+from runbooks.packs.eatfit24.rollback.common import parse_head, reverts
 
 V = {"project_dir": "/opt/eatfit24", "backend": "eatfit24-backend-1", "worker": "eatfit24-celery-worker-1",
      "compose_services": {"backend": "backend", "worker": "celery-worker"}, "commit": "abcdef1", "target": "prod",

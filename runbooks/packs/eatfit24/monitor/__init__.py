@@ -1,10 +1,13 @@
 """The monitor: the checklist's Production Monitoring sections 1-6 as one fact-gathering
-pass (one filtered `docker logs` per container, one Django shell, the API) and local rules.
+pass (one filtered `docker logs` per container, one Django shell, the API) and local checks.
 
 Modules: window (the --since value), gather (remote commands), parse (facts from their
-output), thresholds, rules (findings), anomaly + history (baselines from earlier runs),
-metrics (Prometheus textfile), sections (task -> run vars), steps (the step kinds),
-watch (live follow), schedule (`--every/--for`).
+output), thresholds (the one place for threshold defaults), check (a check: one record and
+one function) with the checks in checks_db, checks_logs, checks_rate and anomaly (+ history:
+baselines from earlier runs), catalog (the registry: every check in order), sections (task
+-> run vars, derived from the registry), rules (evaluate the selected checks), facts
+(reading the gathered facts), prometheus (textfile), steps (the step kinds), watch (live
+follow), schedule (`--every/--for`).
 """
 
 from __future__ import annotations

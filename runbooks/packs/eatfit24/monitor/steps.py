@@ -137,7 +137,7 @@ def db_step(step: Step, ctx: StepContext) -> StepGen:
              if isinstance(p.get("photo_id"), int) and (ts := parse_ts(p.get("ts"))) is not None}
     script = gather.render_db_script(gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), times,
                                                       serializer=bool(step.params.get("serializer", True))))
-    res = yield gather.db_command(ctx.target.backend, script)
+    res = yield gather.db_command(ctx.vars["backend"], script)
     assert isinstance(res, Result)
     return (yield from interpret_db(res))
 
@@ -195,7 +195,7 @@ def gather_step(step: Step, ctx: StepContext) -> StepGen:
             params = gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), None,
                                       serializer=bool(step.params.get("serializer", True)),
                                       success_created_limit=SUCCESS_CREATED_LIMIT if "worker_logs" in parts else 0)
-            commands.append(gather.db_command(ctx.target.backend, gather.render_db_script(params)))
+            commands.append(gather.db_command(ctx.vars["backend"], gather.render_db_script(params)))
         else:
             role = part.split("_")[0]
             commands.append(gather.logs_command(ctx.target.containers[role], window, tail, int(s["context_lines"])))

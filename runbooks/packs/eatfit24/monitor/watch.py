@@ -18,6 +18,7 @@ from runbooks.connectors import connect
 from runbooks.connectors.base import hop_fields
 from runbooks.errors import RunbooksError, Terminated
 from runbooks.packs.eatfit24.monitor.follow import WatchCounters, follow_commands
+from runbooks.packs.eatfit24.target import require as require_target
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 from runbooks.record.transcript import Transcript, iso, utcnow
@@ -41,6 +42,7 @@ class WatchResult:
 def watch(target: Target, out: Out, redactor: Redactor, transcript_dir, tail: int = 50,
           duration: float | None = None, argv: list[str] | None = None,
           signing_key: str | None = None) -> WatchResult:
+    require_target(target)  # before the record and the connection: one line naming the missing key
     tr = Transcript(transcript_dir, "monitor.watch", target.name, redactor)
     tr.emit("run_started", playbook="monitor.watch", target=target.name, address=target.address, role=target.role,
             simulated=target.simulated,

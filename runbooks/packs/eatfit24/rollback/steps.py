@@ -3,200 +3,33 @@
 Every mutating step first yields ONE explicit Confirm naming all the commands it may run
 (so a follow-up such as `git revert --abort` after a failed revert does not ask again),
 and re-reads the host's real state afterwards instead of assuming the command worked.
+
+The preflight is in preflight.py, the always-steps in guards.py; importing this module
+(the `rollback` kinds' module, runbooks/steps) registers them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from runbooks.model import Confirm, Note, Prompt, Result, StepOutcome
-from runbooks.packs.eatfit24.rollback import cmds, djshell, lock, plan
+from runbooks.model import Confirm, Note, StepOutcome
+from runbooks.packs.eatfit24.rollback import cmds, djshell, guards, preflight  # noqa: F401  (guards, preflight: their kinds)
+from runbooks.packs.eatfit24.rollback.common import (
+    STUCK_AFTER_S,
+    affected_cmd,
+    conflict_lines,
+    no_params,
+    parse_head,
+    preflight_facts,
+    reverts,
+    short,
+    tail,
+)
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
-from runbooks.steps.doctor import parse_probe
-
-AFFECTED_LIMIT = 200
-STUCK_AFTER_S = 60  # DESIGN.md's stuck threshold, for cleanup without check-affected ids
-
-
-def _tail(res: Result, limit: int = 300) -> str:
-    text = (res.stderr or res.stdout or "").strip()
-    return text[-limit:] if text else "(no output)"
-
-
-def _short(sha: str | None) -> str:
-    return (sha or "?")[:12]
-
-
-def reverts(body: str, full_sha: str) -> bool:
-    """git's revert message says `This reverts commit <full sha>.`"""
-    return f"This reverts commit {full_sha}" in (body or "")
-
-
-def parse_head(stdout: str) -> tuple[str, str]:
-    """`git log -1 --format=%H%n--body--%n%B` -> (sha, body)."""
-    sha, _, body = (stdout or "").partition("\n--body--\n")
-    return sha.strip(), body
-
-
-def _pf(ctx: StepContext) -> Mapping[str, Any]:
-    return ctx.facts.get("preflight") or {}
-
-
-# --- preflight ------------------------------------------------------------------------
-
-def _check_git(v: dict[str, Any], p: dict[str, tuple[int, str]]) -> tuple[dict[str, Any], list[str]]:
-    facts: dict[str, Any] = {}
-    problems: list[str] = []
-    d = v["project_dir"]
-    code, out = p.get("project_dir", (127, ""))
-    if code != 0:
-        return facts, [f"project_dir {d} does not exist on the host"]
-    head_code, head = p.get("head", (1, ""))
-    if head_code != 0:
-        return facts, [f"{d} is not a git checkout: {head[-200:]}"]
-    facts["head"] = head.strip()
-    facts["head_body"] = p.get("head_body", (1, ""))[1]
-    code, out = p.get("commit", (1, ""))
-    if code != 0 or not out.strip():
-        return facts, [f"commit {v['commit']} does not exist in {d} on the host (git fetch? wrong repo?)"]
-    full = out.strip().splitlines()[-1]
-    facts["commit_full"] = full
-    facts["commit_subject"] = p.get("subject", (1, ""))[1].strip()
-    facts["already_reverted"] = reverts(facts["head_body"], full)
-    dcode, dirty = p.get("dirty", (1, ""))
-    if dcode != 0:
-        problems.append(f"git status failed: {dirty[-200:]}")
-    elif dirty.strip():
-        problems.append(f"working tree of {d} is not clean (commit or stash first):\n{dirty.strip()}")
-    icode, ident = p.get("identity", (1, ""))
-    facts["git_identity"] = icode == 0 and bool(ident.strip())
-    acode, aout = p.get("ancestor", (2, ""))
-    reset = v.get("reset_to")
-    if reset:
-        rcode, rout = p.get("reset", (1, ""))
-        if rcode != 0 or not rout.strip():
-            return facts, problems + [f"--reset-to {reset} does not exist in {d} on the host"]
-        rfull = rout.strip().splitlines()[-1]
-        facts["reset_full"] = rfull
-        facts["discarded"] = [ln for ln in p.get("discarded", (1, ""))[1].splitlines() if ln.strip()]
-        if p.get("reset_keeps", (1, ""))[0] == 0:
-            problems.append(f"--reset-to {reset} still contains commit {full}: that reset would not roll it back")
-        elif facts["head"] == rfull:
-            facts["already_reset"] = True
-        elif p.get("reset_ancestor", (1, ""))[0] != 0:
-            problems.append(f"--reset-to {reset} is not an ancestor of HEAD {_short(facts['head'])}: refusing to "
-                            "reset to a commit that is not in the deployed history")
-    elif acode == 1:
-        problems.append(f"commit {full} is not an ancestor of HEAD {_short(facts['head'])}: it is not deployed here")
-    elif acode != 0:
-        problems.append(f"git merge-base --is-ancestor failed: {aout[-200:]}")
-    elif not facts["already_reverted"]:
-        problems += _revert_applies(full, facts["head"], p.get("revert_check", (2, "revert check did not run")))
-    return facts, problems
-
-
-def conflict_lines(text: str) -> list[str]:
-    """git's `CONFLICT (...)` lines, as git printed them."""
-    return [ln.strip() for ln in (text or "").splitlines() if ln.strip().startswith("CONFLICT (")]
-
-
-def _revert_applies(full: str, head: str, check: tuple[int, str]) -> list[str]:
-    """Preflight's proof that `git revert` applies cleanly, before anything is stopped."""
-    code, out = check
-    if code == 0:
-        return []
-    conflicts = conflict_lines(out)
-    if conflicts:
-        return [f"git revert {_short(full)} would not apply cleanly on HEAD {_short(head)}: {conflicts[0]}"
-                + "".join(f"\n{c}" for c in conflicts[1:])
-                + "\nnothing was stopped or changed; resolve the revert by hand (or pick another commit / --reset-to)"]
-    return [f"could not prove that git revert {_short(full)} applies cleanly (exit {code}): {out.strip()[-300:]}"]
-
-
-def _affected_cmd(v: dict[str, Any]) -> Any:
-    return djshell.command(v["backend"], "rollback_affected.py.j2", {"limit": AFFECTED_LIMIT},
-                           label="django shell: PROCESSING meals/photos (read-only)", timeout=180)
-
-
-def _validate_none(params: Mapping[str, Any]) -> None:
-    if params:
-        raise ValueError(f"{sorted(params)[0]}: this step kind takes no params")
-
-
-@step_kind("rollback.preflight", _validate_none)
-def preflight(step: Step, ctx: StepContext) -> StepGen:
-    v = ctx.vars
-    res = yield cmds.probe(v)
-    if res.timed_out:
-        return StepOutcome(status="timeout", message="preflight probe timed out")
-    p = parse_probe(res.stdout)
-    facts, problems = _check_git(v, p)
-    facts["containers"] = cmds.parse_states(p.get("containers", (1, ""))[1])
-    if facts.get("head"):
-        yield Note(f"HEAD before: {facts['head']}")
-    if facts.get("commit_full"):
-        yield Note(f"rolling back: {facts['commit_full']} {facts.get('commit_subject', '')}")
-    for name in (v["backend"], v["worker"]):
-        st = facts["containers"].get(name)
-        yield Note(f"container {name}: " + (f"{st['status']} (restarts {st['restarts']}, started {st['started_at']})"
-                                            if st else "NOT FOUND"), "info" if st else "warn")
-    if facts.get("already_reverted"):
-        yield Note(f"HEAD already reverts {facts['commit_full']}: git-revert will be skipped (re-run/resume)")
-    if facts.get("already_reset"):
-        yield Note(f"HEAD already is {facts['reset_full']}: the reset will be skipped (re-run/resume)")
-    if problems:
-        for pr in problems:
-            yield Note(pr, "error")
-        return StepOutcome(status="failed", message="; ".join(x.splitlines()[0] for x in problems), facts=facts,
-                           cannot_run=True)
-    # PROCESSING counts: best effort (a crashed backend must not block the rollback)
-    dj = yield _affected_cmd(v)
-    counts = djshell.parse(dj.stdout)
-    if counts:
-        facts["affected"] = {k: counts[k]["count"] for k in ("meals_processing", "photos_processing", "photos_pending")}
-        yield Note("in flight: " + ", ".join(f"{k}={n}" for k, n in facts["affected"].items()))
-    else:
-        yield Note(f"PROCESSING counts unavailable (Django shell exit {dj.exit_code}): "
-                   f"{djshell.failure_excerpt(dj.stdout, dj.stderr)}", "warn")
-    # the lock
-    holder_code, holder_text = p.get("lock", (1, ""))
-    held_by = lock.parse_holder(holder_text) if holder_code == 0 else None
-    facts["lock_path"] = lock.lock_dir(v["project_dir"])
-    if ctx.dry_run:
-        if holder_code == 0:
-            yield Note(f"the rollback lock is held by {lock.describe_holder(held_by)}: a real run would be refused", "warn")
-        yield Note("dry-run: the lock is not taken")
-    else:
-        if holder_code == 0 and v.get("break_lock"):
-            yield Note(f"the rollback lock is held by {lock.describe_holder(held_by)}", "warn")
-            take = lock.break_and_take(v)
-            yield Confirm(f"Break the rollback lock held by {lock.describe_holder(held_by)} and take it? Only if that "
-                          "run is dead.", commands=(take.display(),))
-        else:
-            take = lock.take(v)
-        r = yield take
-        if r.exit_code == lock.HELD_EXIT or "RUNBOOKS_LOCK taken" not in r.stdout:
-            holder = lock.parse_holder(r.stdout)
-            why = (f"another rollback holds the lock {facts['lock_path']}: {lock.describe_holder(holder)}; "
-                   "if that run is dead, re-run with --break-lock")
-            if r.exit_code != lock.HELD_EXIT:
-                why = f"could not take the lock {facts['lock_path']} (exit {r.exit_code}): {_tail(r)}"
-            yield Note(why, "error")
-            return StepOutcome(status="failed", message=why, facts=facts, cannot_run=True)
-        facts["lock_token"] = v["lock_token"]
-        facts["lock"] = lock.owner_record(v)
-        yield Note(f"lock taken: {facts['lock_path']} ({v.get('operator')}@{v.get('client_host')} pid {v.get('client_pid')})")
-    steps = plan.build(v, facts)
-    facts["plan"] = steps
-    yield Note(plan.render(steps, v, facts))
-    return StepOutcome(status="ok", message=f"HEAD {_short(facts['head'])}; rolling back {_short(facts['commit_full'])}",
-                       facts=facts)
-
 
 # --- stop-worker ----------------------------------------------------------------------
 
-@step_kind("rollback.stop_worker", _validate_none)
+@step_kind("rollback.stop_worker", no_params)
 def stop_worker(step: Step, ctx: StepContext) -> StepGen:
     """`docker compose stop <worker service>`, not the checklist's `docker exec ... pkill -f
     "celery worker"`: pkill may kill the container's main process, after which the container
@@ -211,7 +44,7 @@ def stop_worker(step: Step, ctx: StepContext) -> StepGen:
     if res.timed_out:
         return StepOutcome(status="timeout", message="docker compose stop timed out")
     if not res.ok:
-        return StepOutcome(status="failed", message=f"docker compose stop exited {res.exit_code}: {_tail(res)}")
+        return StepOutcome(status="failed", message=f"docker compose stop exited {res.exit_code}: {tail(res)}")
     st = yield cmds.worker_state(v)
     states = cmds.parse_states(st.stdout)
     state = states.get(v["worker"])
@@ -219,7 +52,7 @@ def stop_worker(step: Step, ctx: StepContext) -> StepGen:
         if st.exit_code != 0 and "No such" in (st.stderr + st.stdout):
             yield Note(f"worker container {v['worker']} does not exist: not processing")
             return StepOutcome(status="ok", message="worker container absent", facts={"worker_state": None})
-        return StepOutcome(status="failed", message=f"cannot read the worker's state (exit {st.exit_code}): {_tail(st)}")
+        return StepOutcome(status="failed", message=f"cannot read the worker's state (exit {st.exit_code}): {tail(st)}")
     yield Note(f"worker {v['worker']} now: {state['status']} (exit code {state['exit_code']}, restarts {state['restarts']})")
     if state["running"] or state["status"] in ("running", "restarting"):
         return StepOutcome(status="failed", facts={"worker_state": state},
@@ -229,9 +62,9 @@ def stop_worker(step: Step, ctx: StepContext) -> StepGen:
 
 # --- check-affected -------------------------------------------------------------------
 
-@step_kind("rollback.check_affected", _validate_none)
+@step_kind("rollback.check_affected", no_params)
 def check_affected(step: Step, ctx: StepContext) -> StepGen:
-    res = yield _affected_cmd(ctx.vars)
+    res = yield affected_cmd(ctx.vars)
     data = djshell.parse(res.stdout)
     if data is None:
         why = f"Django shell exit {res.exit_code}: {djshell.failure_excerpt(res.stdout, res.stderr)}"
@@ -253,71 +86,71 @@ def check_affected(step: Step, ctx: StepContext) -> StepGen:
 
 # --- git-revert -----------------------------------------------------------------------
 
-@step_kind("rollback.git_revert", _validate_none)
+@step_kind("rollback.git_revert", no_params)
 def git_revert(step: Step, ctx: StepContext) -> StepGen:
     v = ctx.vars
-    pf = _pf(ctx)
+    pf = preflight_facts(ctx)
     full = pf.get("commit_full")
     if not full:
         return StepOutcome(status="failed", message="preflight did not resolve the commit")
     h = yield cmds.head(v)
     if not h.ok:
-        return StepOutcome(status="failed", message=f"cannot read HEAD: {_tail(h)}")
+        return StepOutcome(status="failed", message=f"cannot read HEAD: {tail(h)}")
     head, body = parse_head(h.stdout)
     facts: dict[str, Any] = {"head_before": head}
     reset_full = pf.get("reset_full")
     if reset_full:
         if head == reset_full:
             yield Note(f"HEAD already is {reset_full}: nothing to reset")
-            return StepOutcome(status="skipped", message=f"HEAD already is {_short(reset_full)}",
+            return StepOutcome(status="skipped", message=f"HEAD already is {short(reset_full)}",
                                facts={**facts, "head_after": head})
         reset = cmds.reset_hard(v, reset_full)
         discarded = pf.get("discarded") or []
-        yield Note(f"git reset --hard discards {len(discarded)} commit(s) from HEAD {_short(head)}:\n"
+        yield Note(f"git reset --hard discards {len(discarded)} commit(s) from HEAD {short(head)}:\n"
                    + "\n".join(f"    {ln}" for ln in discarded), "warn")
-        yield Confirm(f"HARD RESET {v['project_dir']} from {_short(head)} to {_short(reset_full)}, discarding "
+        yield Confirm(f"HARD RESET {v['project_dir']} from {short(head)} to {short(reset_full)}, discarding "
                       f"{len(discarded)} commit(s) (they stay reachable in the reflog)", commands=(reset.display(),),
                       typed=True)
         res = yield reset
         if not res.ok:
-            return StepOutcome(status="failed", facts=facts, message=f"git reset --hard exited {res.exit_code}: {_tail(res)}")
+            return StepOutcome(status="failed", facts=facts, message=f"git reset --hard exited {res.exit_code}: {tail(res)}")
         h2 = yield cmds.head(v)
         after, _ = parse_head(h2.stdout)
         facts["head_after"] = after
         if after != reset_full:
-            return StepOutcome(status="failed", facts=facts, message=f"HEAD is {_short(after)}, not {_short(reset_full)}")
+            return StepOutcome(status="failed", facts=facts, message=f"HEAD is {short(after)}, not {short(reset_full)}")
         yield Note(f"HEAD after: {after} (was {head})")
-        return StepOutcome(status="ok", facts=facts, message=f"HEAD reset to {_short(after)}")
+        return StepOutcome(status="ok", facts=facts, message=f"HEAD reset to {short(after)}")
     if reverts(body, full):
         yield Note(f"HEAD {head} already reverts {full}: nothing to do")
-        return StepOutcome(status="skipped", message=f"HEAD {_short(head)} already reverts {_short(full)}",
+        return StepOutcome(status="skipped", message=f"HEAD {short(head)} already reverts {short(full)}",
                            facts={**facts, "head_after": head, "revert_sha": head})
     ident = None if pf.get("git_identity") else cmds.identity_for(v)
     if ident:
         yield Note(f"the host's git has no user.email in {v['project_dir']}: committing as {ident[0]} <{ident[1]}>")
     rev = cmds.revert(v, full, ident)
-    yield Confirm(f"Revert {full} ({pf.get('commit_subject', '')}) on top of HEAD {_short(head)}; on a conflict the "
+    yield Confirm(f"Revert {full} ({pf.get('commit_subject', '')}) on top of HEAD {short(head)}; on a conflict the "
                   "revert is aborted (tree restored)", commands=(rev.display(), cmds.revert_abort(v).display()))
     res = yield rev
     if not res.ok:
         ab = yield cmds.revert_abort(v)
-        state = "aborted, the tree is restored" if ab.ok else f"`git revert --abort` ALSO FAILED: {_tail(ab)}"
+        state = "aborted, the tree is restored" if ab.ok else f"`git revert --abort` ALSO FAILED: {tail(ab)}"
         conflicts = conflict_lines(res.stdout + "\n" + res.stderr)
-        why = "; ".join(conflicts) if conflicts else _tail(res)
+        why = "; ".join(conflicts) if conflicts else tail(res)
         return StepOutcome(status="failed", facts=facts,
                            message=f"git revert exited {res.exit_code}: {why}; revert {state}")
     h2 = yield cmds.head(v)
     after, body2 = parse_head(h2.stdout)
     facts.update(head_after=after, revert_sha=after)
     if not reverts(body2, full):
-        return StepOutcome(status="failed", facts=facts, message=f"HEAD {_short(after)} is not the revert of {_short(full)}")
+        return StepOutcome(status="failed", facts=facts, message=f"HEAD {short(after)} is not the revert of {short(full)}")
     yield Note(f"HEAD after: {after} (was {head}), reverting {full}")
-    return StepOutcome(status="ok", facts=facts, message=f"HEAD {_short(after)} reverts {_short(full)}")
+    return StepOutcome(status="ok", facts=facts, message=f"HEAD {short(after)} reverts {short(full)}")
 
 
 # --- rebuild --------------------------------------------------------------------------
 
-@step_kind("rollback.rebuild", _validate_none)
+@step_kind("rollback.rebuild", no_params)
 def rebuild(step: Step, ctx: StepContext) -> StepGen:
     c = cmds.rebuild(ctx.vars)
     yield Confirm("Rebuild and recreate the backend and the worker from the rolled-back tree (takes minutes; "
@@ -328,7 +161,7 @@ def rebuild(step: Step, ctx: StepContext) -> StepGen:
                            facts={"exit_code": res.exit_code})
     if not res.ok:
         return StepOutcome(status="failed", facts={"exit_code": res.exit_code},
-                           message=f"docker compose up exited {res.exit_code}: {_tail(res, 200)}")
+                           message=f"docker compose up exited {res.exit_code}: {tail(res, 200)}")
     return StepOutcome(status="ok", facts={"exit_code": 0}, message=f"rebuilt in {res.duration_s:.1f}s")
 
 
@@ -349,7 +182,7 @@ def _cleanup_params(ctx: StepContext, apply: bool) -> dict[str, Any]:
     }
 
 
-@step_kind("rollback.cleanup", _validate_none)
+@step_kind("rollback.cleanup", no_params)
 def cleanup(step: Step, ctx: StepContext) -> StepGen:
     """Photos that were PROCESSING when the worker stopped will never finish (their tasks
     died with it). Only those rows are touched (a photo the rebuilt worker is processing
@@ -386,10 +219,10 @@ def cleanup(step: Step, ctx: StepContext) -> StepGen:
 
 # --- verify ---------------------------------------------------------------------------
 
-@step_kind("rollback.verify", _validate_none)
+@step_kind("rollback.verify", no_params)
 def verify(step: Step, ctx: StepContext) -> StepGen:
     v = ctx.vars
-    pf = _pf(ctx)
+    pf = preflight_facts(ctx)
     problems: list[str] = []
     st = yield cmds.container_states(v)
     states = cmds.parse_states(st.stdout)
@@ -402,9 +235,9 @@ def verify(step: Step, ctx: StepContext) -> StepGen:
     head, body = parse_head(h.stdout)
     if pf.get("reset_full"):
         if head != pf["reset_full"]:
-            problems.append(f"HEAD {_short(head)} is not {_short(pf['reset_full'])}")
+            problems.append(f"HEAD {short(head)} is not {short(pf['reset_full'])}")
     elif not reverts(body, pf.get("commit_full") or "?"):
-        problems.append(f"HEAD {_short(head)} is not the revert of {_short(pf.get('commit_full'))}")
+        problems.append(f"HEAD {short(head)} is not the revert of {short(pf.get('commit_full'))}")
     ready, evidence = None, "none"
     if states.get(v["worker"], {}).get("running"):
         r = yield cmds.worker_ready(v)
@@ -423,78 +256,3 @@ def verify(step: Step, ctx: StepContext) -> StepGen:
         return StepOutcome(status="failed", facts=facts, message="; ".join(problems))
     return StepOutcome(status="ok", facts=facts,
                        message=f"containers running, HEAD is the rollback, worker ready ({evidence})")
-
-
-# --- always: worker-guard, host-state, release-lock ------------------------------------
-
-AFTER_STOP = ("check-affected", "git-revert", "rebuild", "cleanup", "verify")
-
-
-def worker_stopped_note(v: dict[str, Any], restart: str) -> str:
-    return f"WORKER STOPPED: {v['worker']} on {v['target']} processes nothing; start it again on the host: {restart}"
-
-
-@step_kind("rollback.worker_guard", _validate_none)
-def worker_guard(step: Step, ctx: StepContext) -> StepGen:
-    """When the run ends (done, failed, declined, Ctrl-C) with the worker stopped by this
-    rollback (or by the run it resumes), the verdict names it and the command that starts
-    it; at a terminal (without --yes) the operator is offered to start it now."""
-    v = ctx.vars
-    stopped_here = "stop-worker" in ctx.facts or v.get("start_at") in AFTER_STOP
-    st = yield cmds.worker_state(v)
-    state = cmds.parse_states(st.stdout).get(v["worker"])
-    if state is None or state["running"] or not stopped_here:
-        return StepOutcome(status="ok", message=f"worker {state['status'] if state else 'not found'}",
-                           facts={"worker_state": state})
-    start = cmds.start_worker(v)
-    note = worker_stopped_note(v, start.display())
-    yield Note(note, "error", verdict=True)  # said first: a Ctrl-C at the offer cannot lose it
-    if v.get("offer_restart"):
-        answer = yield Prompt(f"Start the worker {v['worker']} again now, on the code it was built from? [y/N]",
-                              abort_on=())
-        if (answer or "").strip().lower() in ("y", "yes"):
-            res = yield start
-            st = yield cmds.worker_state(v)
-            state = cmds.parse_states(st.stdout).get(v["worker"]) or state
-            if res.ok and state.get("running"):
-                yield Note(f"worker {v['worker']} was stopped by this rollback and started again at the operator's "
-                           "request, on the code it was built from", "warn", verdict=True)
-                return StepOutcome(status="ok", message="worker started again at the operator's request",
-                                   facts={"worker_state": state, "restarted": True})
-            yield Note(f"{note} (the start just tried failed: exit {res.exit_code}: {_tail(res, 200)})", "error",
-                       verdict=True)
-    return StepOutcome(status="ok", message=f"worker {state['status']}: left stopped",
-                       facts={"worker_state": state, "restart": start.display()})
-
-
-@step_kind("rollback.host_state", _validate_none)
-def host_state(step: Step, ctx: StepContext) -> StepGen:
-    """The host's state at the end of the run, whatever happened: the incident record's
-    "after" (and what an operator needs to decide on a resume)."""
-    v = ctx.vars
-    h = yield cmds.head(v)
-    head, body = parse_head(h.stdout)
-    st = yield cmds.container_states(v)
-    states = cmds.parse_states(st.stdout)
-    before = _pf(ctx).get("head")
-    yield Note(f"HEAD after: {head or '?'} (before: {before or '?'})" + (" — unchanged" if head == before else ""))
-    for name in (v["backend"], v["worker"]):
-        s = states.get(name)
-        yield Note(f"container {name}: " + (f"{s['status']} (exit {s['exit_code']}, restarts {s['restarts']})" if s
-                                            else "NOT FOUND"))
-    return StepOutcome(status="ok", facts={"head_before": before, "head_after": head, "containers": states},
-                       message=f"HEAD {_short(head)}; " + ", ".join(f"{n} {s['status']}" for n, s in states.items()))
-
-
-@step_kind("rollback.release_lock", _validate_none)
-def release_lock(step: Step, ctx: StepContext) -> StepGen:
-    token = _pf(ctx).get("lock_token")
-    if not token:
-        yield from ()
-        return StepOutcome(status="skipped", message="this run holds no lock")
-    res = yield lock.release(ctx.vars, token)
-    if "RUNBOOKS_LOCK released" in res.stdout:
-        return StepOutcome(status="ok", message=f"lock released: {lock.lock_dir(ctx.vars['project_dir'])}")
-    holder = lock.parse_holder(res.stdout)
-    return StepOutcome(status="failed", message=f"lock not released (exit {res.exit_code}): now held by "
-                       f"{lock.describe_holder(holder)}")
