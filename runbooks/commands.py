@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from runbooks.lang.expr import ENV as EXPR_ENV
 
 MASK = "***"
 
@@ -41,18 +42,15 @@ def _finalize(value: Any) -> Any:
     return quote(value)
 
 
-# Sandboxed: a playbook's command template can read the run's variables and call the
-# filters below, never reach Python internals (`cycler.__init__.__globals__.os`).
-_ENV = ImmutableSandboxedEnvironment(
-    undefined=jinja2.StrictUndefined,
+# The language's one sandboxed environment (runbooks/lang/expr.py: same filters, same
+# sandbox: a template can read the run's variables, never reach Python internals such as
+# `cycler.__init__.__globals__.os`), overlaid so that every `{{ value }}` is shell-quoted.
+_ENV = EXPR_ENV.overlay(
     finalize=_finalize,
-    autoescape=False,
-    keep_trailing_newline=False,
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENV.filters["q"] = quote
-_ENV.filters["raw"] = Raw  # for trusted, code-built fragments only
+_ENV.filters = {**EXPR_ENV.filters, "q": quote, "raw": Raw}  # raw: for trusted, code-built fragments only
 
 
 @dataclass(frozen=True)
