@@ -65,7 +65,7 @@ def generate() -> dict[str, Any]:
     from runbooks.steps.base import known_kinds, params_schema
 
     kinds = known_kinds()
-    step = {
+    step: dict[str, Any] = {
         "type": "object", "required": ["name", "kind"], "additionalProperties": False,
         "properties": _props(_STEP_TYPES, STEP_KEYS),
         "allOf": [{"if": {"properties": {"kind": {"const": k}}, "required": ["kind"]},
