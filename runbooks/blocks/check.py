@@ -193,10 +193,10 @@ def evaluate_check(p: Mapping[str, Any], name: str, scope: dict[str, Any], dry_r
         f.evidence = _evidence(p, here, value)
         if sev is None:
             f.status = "ok"
-            return StepOutcome(status="ok", message=f"{f.id}: ok ({value} vs {f.threshold})", findings=[f])
+            return StepOutcome(status="ok", message=f"{f.id}: ok ({value}; threshold {f.threshold})", findings=[f])
         f.severity, f.status, f.count = cast(Severity, sev), "alert", 1
         f.action = render_text(str(p.get("action", "")), here)
-        return StepOutcome(status="ok", message=f"{f.id}: {sev} ({value} {f.threshold})", findings=[f])
+        return StepOutcome(status="ok", message=f"{f.id}: {sev} ALERT ({value}; threshold {f.threshold})", findings=[f])
     except Exception as exc:  # noqa: BLE001 - a check that cannot be computed is that check's error, not the run's
         reason = _reason(exc)
         f.status, f.reason = ("skipped" if dry_run else "error"), reason

@@ -1,0 +1,45 @@
+"""What a step sees: the run's variables, its own, `--var` over both, and `steps` (every
+earlier step's output). One object per run, fed by the engine after each step.
+
+Every step of the playbook has an output from the start (status `not_run`), so a `when:`
+over a step that was skipped, filtered out by --tags or before --start-at reads a status
+instead of failing on a missing name; `steps.ask.answer | default('keep')` then works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from runbooks.lang.expr import evaluate, render_text
+from runbooks.lang.model import Step
+from runbooks.lang.outputs import step_output
+from runbooks.model import StepOutcome
+
+
+class RunScope:
+    def __init__(self, base: Mapping[str, Any], cli_vars: Mapping[str, Any], step_names: Iterable[str]) -> None:
+        self.base = dict(base)  # the target's, the playbook's and --var (base_vars)
+        self.cli = dict(cli_vars)  # --var: wins over a step's own vars too
+        self.outputs: dict[str, dict[str, Any]] = {
+            n: step_output(n, StepOutcome(status="skipped", message="not run"), status="not_run") for n in step_names}
+        self.facts: dict[str, Any] = {}
+
+    def for_step(self, step: Step) -> dict[str, Any]:
+        return {**self.base, **step.vars, **self.cli, "steps": self.outputs, "facts": self.facts}
+
+    def record(self, name: str, output: dict[str, Any], facts: Mapping[str, Any]) -> None:
+        self.outputs[name] = output
+        self.facts[name] = dict(facts)
+
+    def runs(self, step: Step, scope: Mapping[str, Any]) -> bool:
+        """The step's `when:` (raises on an expression that cannot be evaluated)."""
+        return evaluate(step.when, scope) if step.when else True
+
+    @staticmethod
+    def describe(step: Step, scope: Mapping[str, Any]) -> str:
+        """The description rendered; as written when it cannot be (it is only for people)."""
+        try:
+            return render_text(step.description, scope)
+        except Exception:  # noqa: BLE001 - a description never fails a step
+            return step.description

@@ -1,0 +1,26 @@
+"""The scope a step sees: precedence of variables, outputs of steps that did not run."""
+
+from __future__ import annotations
+
+from runbooks.lang.model import Step
+from runbooks.lang.outputs import step_output
+from runbooks.lang.scope import RunScope
+from runbooks.model import StepOutcome
+
+
+def test_precedence_and_outputs() -> None:
+    rs = RunScope({"a": "playbook", "b": "playbook", "c": "cli"}, {"c": "cli"}, ["probe", "ask", "use"])
+    step = Step(name="use", kind="shell", vars={"a": "step", "c": "step"},
+                when="steps.ask.answer | default('keep') == 'delete'", description="a={{ a }} {{ steps.probe.status }}")
+    scope = rs.for_step(step)
+    assert (scope["a"], scope["b"], scope["c"]) == ("step", "playbook", "cli")
+    assert rs.runs(step, scope) is False  # ask did not run: its answer defaults
+    assert RunScope.describe(step, scope) == "a=step not_run"
+    rs.record("ask", step_output("ask", StepOutcome(facts={"answer": "delete"})), {"answer": "delete"})
+    assert rs.runs(step, rs.for_step(step)) is True
+    assert rs.facts == {"ask": {"answer": "delete"}}
+
+
+def test_a_description_that_cannot_render_is_shown_as_written() -> None:
+    step = Step(name="x", kind="shell", description="{{ nope.deeper }}")
+    assert RunScope.describe(step, RunScope({}, {}, ["x"]).for_step(step)) == "{{ nope.deeper }}"
