@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from runbooks.config import parse_target
+from runbooks.lang.model import Playbook
 from runbooks.lang.parse import parse_playbook
 from runbooks.model import RunResult
 from runbooks.record.console import Out
@@ -40,11 +41,12 @@ def play(srv: SshServer, tmp_path: Path, playbook: Path | str, *args: str, targe
     return r.returncode, doc, r.stderr
 
 
-def run_in_process(srv: SshServer, tmp_path: Path, doc: dict[str, Any] | str, **opts: Any) -> tuple[RunResult, str]:
-    """Run a playbook (a dict or YAML text) in process: (result, what the console showed)."""
-    data = yaml.safe_load(doc) if isinstance(doc, str) else doc
+def run_in_process(srv: SshServer, tmp_path: Path, doc: Playbook | dict[str, Any] | str,
+                   **opts: Any) -> tuple[RunResult, str]:
+    """Run a playbook (parsed, a dict or YAML text) in process: (result, what the console showed)."""
     target = parse_target("box", target_entry(srv, tmp_path), "test")
-    pb = parse_playbook(data, "test.yml")
+    pb = doc if isinstance(doc, Playbook) else parse_playbook(yaml.safe_load(doc) if isinstance(doc, str) else doc,
+                                                              "test.yml")
     stream = io.StringIO()
     opts.setdefault("interactive", False)
     res = run_playbook(pb, target, RunOptions(task=pb.name, transcript_dir=tmp_path / "tr", **opts),
