@@ -33,6 +33,7 @@ STEP_KEYS: dict[str, str] = {
     "tags": "labels for --tags / --skip-tags",
     "always": "run even when --start-at begins later and after a failure, a decline or Ctrl-C (cleanup, re-checks)",
     "vars": "variables for this step only (over the playbook's)",
+    "register": "also name the step's output as a variable for later steps (Ansible's register): `NAME.stdout`",
     "loop": "a list, or an expression giving one: the step runs once per item (`item`)",
     "loop_var": "the loop variable's name (default item)",
     "until": "an expression over `steps.<name>` re-checked after each attempt; retried while false",
@@ -76,6 +77,7 @@ class Step:
     until: str | None = None
     retries: int | str | None = None  # None: no until; else attempts after the first (or an expression)
     delay: float | str = DEFAULT_DELAY  # seconds, or an expression giving them (`recheck_delay | number`)
+    register: str | None = None  # the output is also the variable NAME for later steps
 
 
 @dataclass(frozen=True)

@@ -136,9 +136,15 @@ def _include(raw: dict[str, Any], i: int, where: str, base: Path | None,
 
 
 def _check_names_and_refs(steps: list[Step], where: str) -> None:
-    """Unique names (across includes too), and `steps.X` read only after X ran."""
+    """Unique names and registers (across includes too), and `steps.X` read only after X ran."""
     seen: dict[str, Step] = {}
+    registers: dict[str, Step] = {}
     for s in steps:
+        if s.register:
+            if s.register in registers:
+                raise PlaybookError(f"{s.source}: steps.{s.name}.register: {s.register!r} is already the register of "
+                                    f"step {registers[s.register].name}")
+            registers[s.register] = s
         if s.name in seen:
             raise PlaybookError(f"{s.source}: steps.{s.name}.name: duplicate step name {s.name!r} "
                                 f"(first at {seen[s.name].source})")

@@ -36,6 +36,7 @@ _STEP_TYPES: dict[str, dict[str, Any]] = {
     "tags": _TAGS,
     "always": {"type": "boolean"},
     "vars": _VARS,
+    "register": {"type": "string", "pattern": _IDENT, "not": {"enum": ["steps", "facts"]}},
     "loop": {"oneOf": [{"type": "array"}, {"type": "string"}]},
     "loop_var": {"type": "string", "pattern": _IDENT},
     "until": _EXPR,

@@ -18,15 +18,18 @@ from runbooks.model import StepOutcome
 
 
 class RunScope:
-    def __init__(self, base: Mapping[str, Any], cli_vars: Mapping[str, Any], step_names: Iterable[str]) -> None:
+    def __init__(self, base: Mapping[str, Any], cli_vars: Mapping[str, Any], steps: Iterable[Step]) -> None:
         self.base = dict(base)  # the target's, the playbook's and --var (base_vars)
         self.cli = dict(cli_vars)  # --var: wins over a step's own vars too
+        steps = list(steps)
         self.outputs: dict[str, dict[str, Any]] = {
-            n: step_output(n, StepOutcome(status="skipped", message="not run"), status="not_run") for n in step_names}
+            s.name: step_output(s.name, StepOutcome(status="skipped", message="not run"), status="not_run") for s in steps}
+        self.registers = {s.register: s.name for s in steps if s.register}
         self.facts: dict[str, Any] = {}
 
     def for_step(self, step: Step) -> dict[str, Any]:
-        return {**self.base, **step.vars, **self.cli, "steps": self.outputs, "facts": self.facts}
+        registered = {reg: self.outputs[name] for reg, name in self.registers.items()}
+        return {**self.base, **registered, **step.vars, **self.cli, "steps": self.outputs, "facts": self.facts}
 
     def record(self, name: str, output: dict[str, Any], facts: Mapping[str, Any]) -> None:
         self.outputs[name] = output

@@ -133,7 +133,11 @@ def parse_step(raw: Any, i: int, where: str, parent: Any) -> Step:
     for key in ("retries", "delay"):
         if key in raw and until is None:
             raise err(key, f"{at}.{key}", "needs `until:` (the condition re-checked after each attempt)")
+    register = raw.get("register")
+    if register is not None and (not isinstance(register, str) or not register.isidentifier() or register in RESERVED_VARS):
+        raise err("register", f"{at}.register", "must be a variable name (an identifier, not steps or facts)")
     return Step(
+        register=register,
         name=sname, kind=kind, params=dict(params), confirm=confirm, mutates=mutates, timeout=timeout, when=when,
         description=description, tags=tuple(tags), source=f"{where}:{line_of(raw)}", always=always,
         confirm_text=confirm_text, vars=svars, loop=loop, loop_var=loop_var, until=until,

@@ -17,12 +17,13 @@ name: outputs
 steps:
   - name: info
     kind: shell
+    register: info_out
     params: {{command: "echo '{{\\"n\\": 3, \\"name\\": \\"x y; rm -rf /\\"}}'", parse: json}}
   - name: use
     kind: shell
     description: "n is {{{{ steps.info.parsed.n }}}}"
     when: "steps.info.exit_code == 0 and steps.info.parsed.n == 3"
-    params: {{command: "echo {{{{ steps.info.parsed.name }}}} {{{{ steps.info.stdout | from_json | json_path('n') }}}} > {out}"}}
+    params: {{command: "echo {{{{ info_out.parsed.name }}}} {{{{ steps.info.stdout | from_json | json_path('n') }}}} > {out}"}}
   - name: never
     kind: shell
     when: "steps.use.status != 'ok'"

@@ -9,10 +9,12 @@ from runbooks.model import StepOutcome
 
 
 def test_precedence_and_outputs() -> None:
-    rs = RunScope({"a": "playbook", "b": "playbook", "c": "cli"}, {"c": "cli"}, ["probe", "ask", "use"])
     step = Step(name="use", kind="shell", vars={"a": "step", "c": "step"},
                 when="steps.ask.answer | default('keep') == 'delete'", description="a={{ a }} {{ steps.probe.status }}")
+    rs = RunScope({"a": "playbook", "b": "playbook", "c": "cli"}, {"c": "cli"},
+                  [Step(name="probe", kind="shell", register="probe_out"), Step(name="ask", kind="prompt"), step])
     scope = rs.for_step(step)
+    assert scope["probe_out"]["status"] == "not_run"
     assert (scope["a"], scope["b"], scope["c"]) == ("step", "playbook", "cli")
     assert rs.runs(step, scope) is False  # ask did not run: its answer defaults
     assert RunScope.describe(step, scope) == "a=step not_run"
@@ -23,4 +25,4 @@ def test_precedence_and_outputs() -> None:
 
 def test_a_description_that_cannot_render_is_shown_as_written() -> None:
     step = Step(name="x", kind="shell", description="{{ nope.deeper }}")
-    assert RunScope.describe(step, RunScope({}, {}, ["x"]).for_step(step)) == "{{ nope.deeper }}"
+    assert RunScope.describe(step, RunScope({}, {}, [step]).for_step(step)) == "{{ nope.deeper }}"
