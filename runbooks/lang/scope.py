@@ -18,22 +18,22 @@ from runbooks.model import StepOutcome
 
 
 class RunScope:
-    def __init__(self, base: Mapping[str, Any], cli_vars: Mapping[str, Any], steps: Iterable[Step]) -> None:
+    def __init__(self, base: Mapping[str, Any], cli_vars: Mapping[str, Any], steps: Iterable[Step],
+                 facts: dict[str, Any] | None = None) -> None:
         self.base = dict(base)  # the target's, the playbook's and --var (base_vars)
         self.cli = dict(cli_vars)  # --var: wins over a step's own vars too
         steps = list(steps)
         self.outputs: dict[str, dict[str, Any]] = {
             s.name: step_output(s.name, StepOutcome(status="skipped", message="not run"), status="not_run") for s in steps}
         self.registers = {s.register: s.name for s in steps if s.register}
-        self.facts: dict[str, Any] = {}
+        self.facts: dict[str, Any] = facts if facts is not None else {}  # the engine's: name -> StepOutcome.facts
 
     def for_step(self, step: Step) -> dict[str, Any]:
         registered = {reg: self.outputs[name] for reg, name in self.registers.items()}
         return {**self.base, **registered, **step.vars, **self.cli, "steps": self.outputs, "facts": self.facts}
 
-    def record(self, name: str, output: dict[str, Any], facts: Mapping[str, Any]) -> None:
+    def record(self, name: str, output: dict[str, Any]) -> None:
         self.outputs[name] = output
-        self.facts[name] = dict(facts)
 
     def runs(self, step: Step, scope: Mapping[str, Any]) -> bool:
         """The step's `when:` (raises on an expression that cannot be evaluated)."""
