@@ -68,6 +68,7 @@ class Command:
     timeout: float | None = None
     stdin: str | None = None
     stream: bool = False  # stream output live to the operator (long builds)
+    show: bool = False  # show the output's last lines on the console even without -v (a playbook's shell step)
     label: str = ""  # short human name ("docker logs worker")
 
     def render(self) -> str:
@@ -122,7 +123,8 @@ def check_template(template: str) -> None:
 
 def cmd(template: str, **kwargs: Any) -> Command:
     """Shorthand: `cmd("git -C {{ d }} rev-parse HEAD", d=path)`; Command options as kwargs."""
-    opts = {k: kwargs.pop(k) for k in ("mutates", "timeout", "stdin", "stream", "label", "secret_vars") if k in kwargs}
+    opts = {k: kwargs.pop(k) for k in ("mutates", "timeout", "stdin", "stream", "show", "label", "secret_vars")
+            if k in kwargs}
     if "secret_vars" in opts:
         opts["secret_vars"] = frozenset(opts["secret_vars"])
     return Command(template=template, vars=kwargs, **opts)

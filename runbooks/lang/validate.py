@@ -9,42 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 
-from runbooks.errors import CANNOT_RUN, InputError, RunbooksError
-from runbooks.lang.model import Playbook
+from runbooks.errors import CANNOT_RUN, RunbooksError
 from runbooks.lang.parse import load_playbook
-
-
-@dataclass(frozen=True)
-class Selection:
-    """--tags / --skip-tags: which steps run (always: steps run unless skipped by tag)."""
-
-    tags: frozenset[str] = frozenset()
-    skip_tags: frozenset[str] = frozenset()
-
-    @classmethod
-    def from_flags(cls, tags: str | None, skip_tags: str | None) -> Selection:
-        def split(v: str | None) -> frozenset[str]:
-            return frozenset(t.strip() for t in (v or "").split(",") if t.strip())
-
-        return cls(split(tags), split(skip_tags))
-
-    def check(self, playbook: Playbook) -> None:
-        """A tag no step has is a typo that would silently run nothing (or everything)."""
-        known = {t for s in playbook.steps for t in s.tags}
-        for flag, wanted in (("--tags", self.tags), ("--skip-tags", self.skip_tags)):
-            unknown = sorted(wanted - known)
-            if unknown:
-                raise InputError(f"{flag}: no step of {playbook.name} has tag {', '.join(map(repr, unknown))} "
-                                 f"(tags: {', '.join(sorted(known)) or 'none'}); nothing was run")
-
-    def selects(self, tags: tuple[str, ...], always: bool) -> bool:
-        if self.skip_tags & set(tags):
-            return False
-        if not self.tags or always:
-            return True
-        return bool(self.tags & set(tags))
+from runbooks.lang.plan import Selection
 
 
 def check_only(path: str, selection: Selection = Selection(), json_mode: bool = False) -> int:

@@ -143,9 +143,10 @@ class Out:
             self.stream.write(text)
             self.stream.flush()
 
-    def command_output(self, target: str, res: Result, max_lines: int = 8) -> None:
-        """-v: the last lines of a command's output (the transcript keeps all of it)."""
-        if not self.verbose or res.dry_run:
+    def command_output(self, target: str, res: Result, max_lines: int = 8, show: bool = False) -> None:
+        """-v, or `show` (a playbook's shell step): the last lines of a command's output (the
+        transcript keeps all of it)."""
+        if not (self.verbose or show) or res.dry_run:
             return
         lines = [ln for ln in (res.stdout + ("\n" + res.stderr if res.stderr else "")).splitlines() if ln.strip()]
         if len(lines) > max_lines:

@@ -66,7 +66,7 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
     """Run any playbook (by name or path) on a target: the engine without a dedicated task."""
     from pathlib import Path
 
-    from runbooks.lang.validate import Selection
+    from runbooks.lang.plan import Selection
     from runbooks.lang.validate import check_only as validate_only
 
     selection = Selection.from_flags(tags, skip_tags)
