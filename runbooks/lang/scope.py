@@ -42,7 +42,13 @@ class RunScope:
     @staticmethod
     def describe(step: Step, scope: Mapping[str, Any]) -> str:
         """The description rendered; as written when it cannot be (it is only for people)."""
+        return RunScope.text(step.description, scope)
+
+    @staticmethod
+    def text(template: str, scope: Mapping[str, Any]) -> str:
+        """Text for people (a description, a confirmation's question) rendered over the
+        scope; as written when it cannot be rendered: it never fails a step."""
         try:
-            return render_text(step.description, scope)
-        except Exception:  # noqa: BLE001 - a description never fails a step
-            return step.description
+            return render_text(template, scope)
+        except Exception:  # noqa: BLE001
+            return template
