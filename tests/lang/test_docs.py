@@ -30,12 +30,26 @@ def test_every_key_has_a_section() -> None:
     assert missing == [], f"docs/playbooks.md has no '### `key`' section for {missing}"
 
 
+def _blocks_sections() -> dict[str, str]:
+    """docs/blocks.md (the generic building blocks' reference), '## kind' sections."""
+    path = ROOT / "docs" / "blocks.md"
+    if not path.exists():
+        return {}
+    text = path.read_text()
+    parts = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
+    return {p.split("\n", 1)[0].strip().strip("`"): p for p in parts}
+
+
 def test_every_generic_kind_has_a_section_with_an_example_and_pack_kinds_are_named() -> None:
+    blocks = _blocks_sections()
     for kind in known_kinds():
         if kind_module(kind).startswith("runbooks.packs."):
             assert f"`{kind}`" in DOC, kind
             continue
-        assert kind in HEADINGS, f"docs/playbooks.md has no '### `{kind}`' section"
+        if kind in blocks:
+            assert f"kind: {kind}" in blocks[kind], f"docs/blocks.md's {kind} section has no example using it"
+            continue
+        assert kind in HEADINGS, f"docs/playbooks.md has no '### `{kind}`' section (nor docs/blocks.md a '## {kind}')"
         assert f"kind: {kind}" in _section(kind), f"the `{kind}` section has no example using it"
 
 
