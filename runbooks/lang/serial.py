@@ -12,21 +12,22 @@ from runbooks.errors import FAILED
 
 if TYPE_CHECKING:
     from runbooks.config import Target
+    from runbooks.engine.options import RunOptions
+    from runbooks.engine.plan import Plan
     from runbooks.lang.model import Playbook
     from runbooks.model import RunResult
     from runbooks.record.console import Out
     from runbooks.record.redact import Redactor
-    from runbooks.runner import RunOptions
 
 
-def run_serial(playbook: Playbook, targets: Sequence[Target], options: Sequence[RunOptions], out: Out,
-               redactor: Redactor) -> list[RunResult]:
-    from runbooks.runner import run_playbook
+def run_serial(playbook: Playbook, targets: Sequence[Target], options: Sequence[RunOptions], plans: Sequence[Plan],
+               out: Out, redactor: Redactor) -> list[RunResult]:
+    from runbooks.engine.run import run_playbook
 
     results: list[RunResult] = []
-    for i, (target, opts) in enumerate(zip(targets, options, strict=True)):
+    for i, (target, opts, plan) in enumerate(zip(targets, options, plans, strict=True)):
         out.line(f"── serial {i + 1}/{len(targets)}: {target.name}", "bold")
-        res = run_playbook(playbook, target, opts, out, redactor)
+        res = run_playbook(playbook, target, opts, out, redactor, plan)
         results.append(res)
         if res.exit_code >= FAILED:
             rest = [t.name for t in targets[i + 1:]]

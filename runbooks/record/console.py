@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import IO, Any
 
 from rich.color import ColorSystem
@@ -323,7 +324,9 @@ class RunView:
     def _command_finished(self, data: dict[str, Any], result: Any) -> None:
         if isinstance(result, Result):
             self.out.command_done(self.target, result.exit_code, result.duration_s, result.timed_out)
-            self.out.command_output(self.target, result)
+            if self.out.verbose or data.get("show_output"):  # text from the host: masked
+                masked = replace(result, stdout=self.redactor.text(result.stdout), stderr=self.redactor.text(result.stderr))
+                self.out.command_output(self.target, masked, show=bool(data.get("show_output")))
 
     def _http_finished(self, data: dict[str, Any], result: Any) -> None:
         self.out.note(self.target, f"HTTP {data['method']} {self.redactor.text(data['url'])} -> "

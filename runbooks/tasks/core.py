@@ -97,5 +97,5 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
                 + " --start-at {step}").replace("{", "{{").replace("}", "}}").replace("{{step}}", "{step}")
     finish(run_task(TaskSpec(task=f"play.{Path(playbook).stem}", playbook=playbook, target=target, json=json,
                              transcript_dir=transcript_dir, vars=variables, dry_run=dry_run, yes=yes,
-                             start_at=start_at, resume=resume_command("play", fallback=fallback),
+                             start_at=start_at, resume=resume_command("play", fallback=fallback), selection=selection,
                              secrets=secret_vars(variables), verbose=verbose)))

@@ -10,12 +10,13 @@ from typing import Any
 import yaml
 
 from runbooks.config import parse_target
+from runbooks.engine.options import RunOptions
+from runbooks.engine.run import run_playbook
 from runbooks.lang.model import Playbook
 from runbooks.lang.parse import parse_playbook
 from runbooks.model import RunResult
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
-from runbooks.runner import RunOptions, run_playbook
 from runbooks.sshd import SshServer
 from tests.helpers import ROOT, inv_env, run_inv, write_config
 
