@@ -217,7 +217,8 @@ class Run:
                 return self._done(step, start, outcome)
         ev("step_started", step=step.name, kind=step.kind, description=RunScope.describe(step, seen), index=index,
            total=total)
-        outcome, output = run_controlled(step, seen, lambda s: self._drive(step, s, start), self._wait)
+        outcome, output = run_controlled(step, seen, lambda s: self._drive(step, s, start), self._wait,
+                                         dry_run=self.options.dry_run)
         lang.record(step.name, output)
         return self._done(step, start, outcome)
 

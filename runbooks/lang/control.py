@@ -46,21 +46,23 @@ def _int(value: Any, key: str, scope: Mapping[str, Any]) -> float:
     return n
 
 
-def run_controlled(step: Step, scope: dict[str, Any], run_once: RunOnce, wait: Wait) -> tuple[StepOutcome, dict[str, Any]]:
-    """Run the step (looped, retried) -> (the combined outcome, its output)."""
+def run_controlled(step: Step, scope: dict[str, Any], run_once: RunOnce, wait: Wait,
+                   dry_run: bool = False) -> tuple[StepOutcome, dict[str, Any]]:
+    """Run the step (looped, retried) -> (the combined outcome, its output). Under --dry-run
+    an `until:` is not waited for: what it waits for (a restart) was not done."""
     try:
         items = loop_items(step, scope) if step.loop is not None else None
     except Exception as exc:  # noqa: BLE001 - an unusable loop fails this step, with why
         outcome = StepOutcome(status="failed", message=f"loop: {exc}")
         return outcome, step_output(step.name, outcome)
     if items is None:
-        return _until(step, scope, run_once, wait)
+        return _until(step, scope, run_once, wait, dry_run)
     results: list[dict[str, Any]] = []
     findings = []
     outcome = StepOutcome(status="ok", message="no items")
     output = step_output(step.name, outcome)
     for n, item in enumerate(items, 1):
-        outcome, output = _until(step, {**scope, step.loop_var: item}, run_once, wait)
+        outcome, output = _until(step, {**scope, step.loop_var: item}, run_once, wait, dry_run)
         results.append({**output, step.loop_var: item})
         findings.extend(outcome.findings)
         if outcome.status not in _DONE:
@@ -73,9 +75,12 @@ def run_controlled(step: Step, scope: dict[str, Any], run_once: RunOnce, wait: W
                       "status": combined.status, "message": combined.message}
 
 
-def _until(step: Step, scope: dict[str, Any], run_once: RunOnce, wait: Wait) -> tuple[StepOutcome, dict[str, Any]]:
-    if step.until is None:
+def _until(step: Step, scope: dict[str, Any], run_once: RunOnce, wait: Wait,
+           dry_run: bool = False) -> tuple[StepOutcome, dict[str, Any]]:
+    if step.until is None or dry_run:
         outcome = run_once(scope)
+        if step.until is not None and outcome.status == "ok":
+            outcome.message = "dry-run: ran once, `until:` not waited for" + (f"; {outcome.message}" if outcome.message else "")
         return outcome, step_output(step.name, outcome)
     try:
         retries = int(_int(step.retries, "retries", scope))

@@ -85,6 +85,23 @@ steps:
     assert (tmp_path / "attempts").read_text() == "3\n"
 
 
+def test_dry_run_does_not_wait_for_until(tmp_path: Path, sshd: SshServer) -> None:
+    counter = tmp_path / "n"
+    res, console = run_in_process(sshd, tmp_path, f"""
+name: until-dry
+steps:
+  - name: poll
+    kind: shell
+    params: {{command: "echo x >> {counter}; echo 503"}}
+    until: "steps.poll.stdout | trim == '200'"
+    retries: 5
+    delay: 30
+""", dry_run=True)
+    assert res.exit_code == 0, res.message
+    assert len(counter.read_text().splitlines()) == 1  # read-only: ran once, for real; no 30 s waits
+    assert "until:` not waited for" in res.steps[0].message
+
+
 def test_until_exhausted_fails_the_run(tmp_path: Path, sshd: SshServer) -> None:
     res, _ = run_in_process(sshd, tmp_path, f"""
 name: until-fail
