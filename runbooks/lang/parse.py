@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from runbooks.errors import PlaybookError
+from runbooks.lang.expr import check_syntax
 from runbooks.lang.model import INCLUDE_KEYS, PLAYBOOK_KEYS, STEP_KEYS, Playbook, Step
 from runbooks.lang.steps import expression, parse_step, variables
 from runbooks.resources import playbooks_dir
@@ -149,7 +150,7 @@ def _check_names_and_refs(steps: list[Step], where: str) -> None:
             raise PlaybookError(f"{s.source}: steps.{s.name}.name: duplicate step name {s.name!r} "
                                 f"(first at {seen[s.name].source})")
         for key, text, self_ok in _sources(s):
-            for m in _STEP_REF.finditer(text):
+            for m in _STEP_REF.finditer(_jinja_part(text)):
                 ref = m.group(1) or m.group(2)
                 if ref in seen or (self_ok and ref == s.name):
                     continue
@@ -159,6 +160,21 @@ def _check_names_and_refs(steps: list[Step], where: str) -> None:
                 raise PlaybookError(f"{s.source}: steps.{s.name}.{key}: reads steps.{ref}: {why}; "
                                     "a step can read only the steps before it")
         seen[s.name] = s
+
+
+_DELIMITED = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+def _jinja_part(text: str) -> str:
+    """What Jinja reads in `text`: inside {{ }} / {% %} for a template; the whole text for an
+    expression; nothing for plain text (`cat steps.log` in a command is not a reference)."""
+    if "{{" in text or "{%" in text:
+        return " ".join(_DELIMITED.findall(text))
+    try:
+        check_syntax(text, expression=True)
+    except ValueError:
+        return ""
+    return text
 
 
 def _sources(s: Step) -> list[tuple[str, str, bool]]:

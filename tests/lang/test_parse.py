@@ -92,6 +92,13 @@ def test_every_new_key_parses(tmp_path: Path) -> None:
     assert each.retries is None
 
 
+def test_plain_text_naming_a_file_is_not_a_step_reference(tmp_path: Path) -> None:
+    pb = _load(tmp_path, HEAD + "  - {name: a, kind: shell, params: {command: 'cat /tmp/steps.log; echo {{ x }}'}}\n")
+    assert pb.steps[0].name == "a"  # type: ignore[attr-defined]
+    with pytest.raises(PlaybookError, match="reads steps.nope: no such step"):
+        _load(tmp_path, HEAD + "  - {name: a, kind: shell, params: {command: 'cat steps.log {{ steps.nope.stdout }}'}}\n")
+
+
 def test_loop_in_ansible_spelling(tmp_path: Path) -> None:
     pb = _load(tmp_path, HEAD + SH + "    loop: '{{ names }}'\n")
     assert pb.steps[0].loop == "names"  # type: ignore[attr-defined]
