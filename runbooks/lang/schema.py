@@ -63,9 +63,9 @@ def _props(types: dict[str, dict[str, Any]], help: dict[str, str]) -> dict[str, 
 
 
 def generate() -> dict[str, Any]:
-    from runbooks.steps.base import known_kinds, params_schema
+    from runbooks.steps.base import kind_module, known_kinds, params_schema
 
-    kinds = known_kinds()
+    kinds = [k for k in known_kinds() if kind_module(k).startswith("runbooks.")]  # not a test's own kinds
     step: dict[str, Any] = {
         "type": "object", "required": ["name", "kind"], "additionalProperties": False,
         "properties": _props(_STEP_TYPES, STEP_KEYS),

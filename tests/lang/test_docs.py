@@ -43,6 +43,8 @@ def _blocks_sections() -> dict[str, str]:
 def test_every_generic_kind_has_a_section_with_an_example_and_pack_kinds_are_named() -> None:
     blocks = _blocks_sections()
     for kind in known_kinds():
+        if not kind_module(kind).startswith("runbooks."):
+            continue  # a test's own kind
         if kind_module(kind).startswith("runbooks.packs."):
             assert f"`{kind}`" in DOC, kind
             continue

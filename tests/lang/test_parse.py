@@ -99,6 +99,19 @@ def test_plain_text_naming_a_file_is_not_a_step_reference(tmp_path: Path) -> Non
         _load(tmp_path, HEAD + "  - {name: a, kind: shell, params: {command: 'cat steps.log {{ steps.nope.stdout }}'}}\n")
 
 
+def test_a_kind_that_changes_the_host_needs_mutates(tmp_path: Path) -> None:
+    from runbooks.steps.base import step_kind
+
+    @step_kind("test.changer", mutates=lambda p: "test.changer write" if p.get("write") else None)
+    def _changer(step, ctx):  # type: ignore[no-untyped-def]
+        yield from ()
+
+    _load(tmp_path, HEAD + "  - {name: a, kind: test.changer, params: {write: false}}\n")
+    with pytest.raises(PlaybookError, match=r":3: steps.a.mutates: test.changer write changes the host"):
+        _load(tmp_path, HEAD + "  - {name: a, kind: test.changer, params: {write: true}}\n")
+    _load(tmp_path, HEAD + "  - {name: a, kind: test.changer, mutates: true, params: {write: true}}\n")
+
+
 def test_loop_in_ansible_spelling(tmp_path: Path) -> None:
     pb = _load(tmp_path, HEAD + SH + "    loop: '{{ names }}'\n")
     assert pb.steps[0].loop == "names"  # type: ignore[attr-defined]
