@@ -217,7 +217,8 @@ class Run:
                 return self._done(step, start, outcome)
         ev("step_started", step=step.name, kind=step.kind, description=RunScope.describe(step, seen), index=index,
            total=total)
-        outcome, output = run_controlled(step, seen, lambda s: self._drive(step, s, start), self._wait,
+        outcome, output = run_controlled(step, seen, lambda s: self._drive(step, s, start),
+                                         lambda seconds: self._wait(step, start, seconds),
                                          dry_run=self.options.dry_run)
         lang.record(step.name, output)
         return self._done(step, start, outcome)
@@ -228,13 +229,19 @@ class Run:
             self.lang = RunScope(variables, self.options.vars, self.playbook.steps, facts=self.facts)
         return self.lang
 
-    def _wait(self, seconds: float) -> None:
-        """Between `until:` attempts: a real wait that Ctrl-C (or a fan-out cancel) ends."""
+    def _wait(self, step: Step, start: float, seconds: float) -> None:
+        """Between `until:` attempts: a real wait that Ctrl-C (or a fan-out cancel) ends; the
+        step is then recorded as aborted, as one interrupted inside a command is."""
         cancel = self.options.cancel
-        if cancel is None:
-            time.sleep(seconds)
-        elif cancel.wait(seconds) and not self.finalizing:
-            raise KeyboardInterrupt
+        try:
+            if cancel is None:
+                time.sleep(seconds)
+            elif cancel.wait(seconds) and not self.finalizing:
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            self.steps.append(StepResult(step.name, step.kind, "aborted", time.monotonic() - start))
+            self.events("step_finished", step=step.name, status="aborted", duration_s=time.monotonic() - start)
+            raise
 
     def _drive(self, step: Step, variables: dict[str, Any], start: float) -> StepOutcome:
         """Drive ONE instance of the step's generator (a loop item, an attempt) to its outcome."""

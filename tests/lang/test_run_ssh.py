@@ -102,6 +102,37 @@ steps:
     assert "until:` not waited for" in res.steps[0].message
 
 
+def test_a_cancel_ends_the_wait_between_attempts_at_once(tmp_path: Path, sshd: SshServer) -> None:
+    import threading
+    import time
+
+    counter = tmp_path / "n"
+    cancel = threading.Event()
+
+    def trip() -> None:  # the operator's Ctrl-C once the first attempt ran
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (counter.exists() and counter.read_text()):
+            time.sleep(0.05)
+        cancel.set()
+
+    threading.Thread(target=trip, daemon=True).start()
+    started = time.monotonic()
+    res, _ = run_in_process(sshd, tmp_path, f"""
+name: until-cancel
+steps:
+  - name: poll
+    kind: shell
+    params: {{command: "echo x >> {counter}; echo 503"}}
+    until: "steps.poll.stdout | trim == '200'"
+    retries: 5
+    delay: 60
+""", cancel=cancel)
+    assert (res.verdict, res.exit_code) == ("aborted", 4)
+    assert time.monotonic() - started < 30  # not the 60 s delay: the wait ended with the cancel
+    assert len(counter.read_text().splitlines()) == 1
+    assert [(s.name, s.status) for s in res.steps] == [("poll", "aborted")]
+
+
 def test_until_exhausted_fails_the_run(tmp_path: Path, sshd: SshServer) -> None:
     res, _ = run_in_process(sshd, tmp_path, f"""
 name: until-fail
