@@ -23,10 +23,9 @@ from tests.helpers import ROOT, inv_env, run_inv, write_config
 EXAMPLES = ROOT / "playbooks" / "examples"
 
 
-def target_entry(srv: SshServer, tmp_path: Path) -> dict[str, Any]:
-    (tmp_path / "project").mkdir(exist_ok=True)
-    # project_dir and containers: still required by the config; these playbooks use neither
-    return srv.target(project_dir=str(tmp_path / "project"), containers={"backend": "b", "worker": "w"}, confirm="yes")
+def target_entry(srv: SshServer, tmp_path: Path, **host_vars: Any) -> dict[str, Any]:
+    """A generic target: no project_dir, no containers (these playbooks use neither)."""
+    return srv.target(confirm="yes", **host_vars)
 
 
 def play(srv: SshServer, tmp_path: Path, playbook: Path | str, *args: str, targets: dict[str, Any] | None = None,
