@@ -27,6 +27,8 @@ from runbooks.engine.run import run_playbook
 from runbooks.engine.verdict import RANK as VERDICT_RANK
 from runbooks.engine.verdict import refused
 from runbooks.errors import CANNOT_RUN, InputError, RunbooksError, Terminated
+from runbooks.lang.plan import Selection
+from runbooks.lang.serial import run_serial
 from runbooks.model import RunResult
 from runbooks.playbook import Playbook, load_playbook
 from runbooks.record.console import Out
@@ -54,6 +56,7 @@ class TaskSpec:
     after: Callable[[RunResult, Target, Out], None] | None = None  # history, metrics-out, ...
     quiet_summary: bool = False
     secrets: list[str] = field(default_factory=list)  # more values to mask (--var api_token=...)
+    selection: Selection = field(default_factory=Selection)  # --tags / --skip-tags
     verbose: bool = False  # -v: each command's key output on the console
 
 
@@ -87,7 +90,10 @@ def resolve_targets(spec_target: str | None, single: bool, task: str) -> tuple[C
 
 def resolve(spec: TaskSpec) -> tuple[Config, list[Target], Playbook, Path]:
     playbook = load_playbook(spec.playbook)
-    config, targets = resolve_targets(spec.target, spec.single_target or playbook.mutating, spec.task)
+    spec.selection.check(playbook)
+    # a mutating playbook runs on one target, or with `serial: 1` on several one at a time
+    config, targets = resolve_targets(spec.target, spec.single_target or (playbook.mutating and not playbook.serial),
+                                      spec.task)
     tdir = Path(spec.transcript_dir) if spec.transcript_dir else default_transcript_dir()
     return config, targets, playbook, tdir
 
@@ -104,7 +110,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
         for t in targets:
             if spec.validate is not None:
                 spec.validate(t)
-            o = RunOptions(task=spec.task, vars=dict(spec.vars), dry_run=spec.dry_run, yes=spec.yes,
+            o = RunOptions(task=spec.task, vars=dict(spec.vars), dry_run=spec.dry_run, yes=spec.yes, selection=spec.selection,
                            start_at=spec.start_at, transcript_dir=tdir, argv=[redactor.text(a) for a in argv],
                            resume=spec.resume, cancel=cancel, cast_takes_summary=True,
                            resume_unclean=spec.resume_unclean, signing_key=config.signing_key)
@@ -118,6 +124,10 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     try:
         if len(targets) == 1:
             results = [run_playbook(playbook, targets[0], opts[0], out, redactor, plans[0])]
+        elif playbook.serial:
+            out.prefix_targets = True
+            results = run_serial(playbook, targets, opts, plans, out, redactor)
+            targets = targets[:len(results)]  # the ones the first failure stopped are named, not run
         else:
             out.prefix_targets = True
             with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from runbooks.lang.expr import ENV as EXPR_ENV
 
 MASK = "***"
 
@@ -41,18 +42,15 @@ def _finalize(value: Any) -> Any:
     return quote(value)
 
 
-# Sandboxed: a playbook's command template can read the run's variables and call the
-# filters below, never reach Python internals (`cycler.__init__.__globals__.os`).
-_ENV = ImmutableSandboxedEnvironment(
-    undefined=jinja2.StrictUndefined,
+# The language's one sandboxed environment (runbooks/lang/expr.py: same filters, same
+# sandbox: a template can read the run's variables, never reach Python internals such as
+# `cycler.__init__.__globals__.os`), overlaid so that every `{{ value }}` is shell-quoted.
+_ENV = EXPR_ENV.overlay(
     finalize=_finalize,
-    autoescape=False,
-    keep_trailing_newline=False,
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENV.filters["q"] = quote
-_ENV.filters["raw"] = Raw  # for trusted, code-built fragments only
+_ENV.filters = {**EXPR_ENV.filters, "q": quote, "raw": Raw}  # raw: for trusted, code-built fragments only
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,7 @@ class Command:
     timeout: float | None = None
     stdin: str | None = None
     stream: bool = False  # stream output live to the operator (long builds)
+    show: bool = False  # show the output's last lines on the console even without -v (a playbook's shell step)
     label: str = ""  # short human name ("docker logs worker")
 
     def render(self) -> str:
@@ -124,7 +123,8 @@ def check_template(template: str) -> None:
 
 def cmd(template: str, **kwargs: Any) -> Command:
     """Shorthand: `cmd("git -C {{ d }} rev-parse HEAD", d=path)`; Command options as kwargs."""
-    opts = {k: kwargs.pop(k) for k in ("mutates", "timeout", "stdin", "stream", "label", "secret_vars") if k in kwargs}
+    opts = {k: kwargs.pop(k) for k in ("mutates", "timeout", "stdin", "stream", "show", "label", "secret_vars")
+            if k in kwargs}
     if "secret_vars" in opts:
         opts["secret_vars"] = frozenset(opts["secret_vars"])
     return Command(template=template, vars=kwargs, **opts)

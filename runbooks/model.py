@@ -135,6 +135,7 @@ class Finding:
     reason: str = ""
     threshold: str = ""
     check: str = ""  # which checklist section / task produced it
+    value: Any = None  # a playbook `check`'s measured value (compared with `threshold`)
     # Alert lifecycle (runbooks/alerts), set after the run: {"key", "state": "new|ongoing",
     # "first_seen", "last_seen", "seen", "acked"?}. Absent from to_dict() when unset.
     alert: dict[str, Any] | None = None
@@ -143,6 +144,8 @@ class Finding:
         d = asdict(self)
         if d.get("alert") is None:
             d.pop("alert", None)
+        if d.get("value") is None:
+            d.pop("value", None)
         return d
 
 

@@ -7,6 +7,8 @@ builders and parsers the built-in playbooks are made of.
     compose       compose.py
     git           git.py
     lock          lock.py
+    check         check.py (a finding from earlier steps' outputs)
+    prompt        prompt.py (the runbook's own question and choices)
 
 Each step kind yields the engine's requests (runbooks/model.py) and returns facts a later
 step can use; every value reaching the host goes through runbooks/commands.py (quoted).

@@ -60,6 +60,7 @@ class StepScope:
 
     step: Step
     armed: bool = False  # a Confirm was granted for this step: its mutating commands need no other
+    question: str = ""  # the step's `confirm:` text, rendered for this instance
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,9 @@ class Handlers:
         return _Prepared(c, display, timeout, ev["seq"] if ev else 0)
 
     def _finished(self, scope: StepScope, p: _Prepared, res: Result) -> None:
-        self.s.events("command_finished", result=res, step=scope.step.name, command=p.display, command_seq=p.seq,
+        shown: dict[str, Any] = {"show_output": True} if p.command.show else {}
+        self.s.events("command_finished", result=res, **shown, step=scope.step.name, command=p.display,
+                      command_seq=p.seq,
                       exit_code=res.exit_code, duration_s=round(res.duration_s, 3), timed_out=res.timed_out,
                       timeout=p.timeout, dry_run=res.dry_run, mutates=p.command.mutates,
                       stdout=res.stdout[-MAX_RECORDED_OUTPUT:], stderr=res.stderr[-MAX_RECORDED_OUTPUT:])
@@ -106,7 +109,7 @@ class Handlers:
         dry = s.options.dry_run and c.mutates
         if c.mutates and step.confirm and not scope.armed and not dry:
             display = s.redactor.text(c.display(s.redactor.secrets))
-            s.operator.confirm(step, f"Run this mutating command on {s.target.name}?", [display], None)
+            s.operator.confirm(step, scope.question or f"Run this mutating command on {s.target.name}?", [display], None)
         if c.mutates and not step.mutates and not dry:
             raise RunbooksError(f"step {step.name} yielded a mutating command but is not marked `mutates: true`")
         p = self._started(scope, c, dry)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runbooks.lang.plan import Selection
+
 if TYPE_CHECKING:
     from runbooks.connectors import Connector
     from runbooks.http import HttpTransport
@@ -29,6 +31,7 @@ class RunOptions:
     dry_run: bool = False
     yes: bool = False
     start_at: str | None = None
+    selection: Selection = field(default_factory=Selection)  # --tags / --skip-tags
     interactive: bool | None = None  # None: stdin is a TTY
     transcript_dir: Path = Path("transcripts")
     argv: list[str] = field(default_factory=list)

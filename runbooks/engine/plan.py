@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from runbooks.conditions import evaluate
 from runbooks.errors import InputError
+from runbooks.lang.plan import prompts_without_answer, select
 from runbooks.steps import target_variables
 
 if TYPE_CHECKING:
@@ -58,9 +59,9 @@ def base_vars(target: Target, options: RunOptions, playbook: Playbook) -> dict[s
 
 
 def steps_to_run(playbook: Playbook, options: RunOptions) -> list[Step]:
-    """From --start-at on; `always: true` steps before it still run (read-only re-checks)."""
-    start = playbook.index_of(options.start_at) if options.start_at else 0
-    return [s for s in playbook.steps[:start] if s.always] + list(playbook.steps[start:])
+    """From --start-at on (`always: true` steps before it still run: read-only re-checks),
+    then --tags / --skip-tags."""
+    return select(playbook, options.start_at, options.selection)
 
 
 def make_plan(playbook: Playbook, target: Target, options: RunOptions) -> Plan:
@@ -71,7 +72,15 @@ def check_can_run(playbook: Playbook, target: Target, options: RunOptions) -> Pl
     """The run's plan; InputError (exit 3) when it needs confirmations nobody can give
     (no terminal, no --yes), before anything runs."""
     plan = make_plan(playbook, target, options)
-    if options.dry_run or options.yes or options.is_interactive():
+    if options.dry_run or options.is_interactive():
+        return plan
+    prompts = prompts_without_answer(plan.steps, options.yes)
+    if prompts:
+        raise InputError(
+            f"{options.task or playbook.name} waits for the operator (steps: {', '.join(prompts)}) but stdin is not a "
+            "terminal" + (" and --yes has no default answer to give" if options.yes else "; run it from a terminal, "
+                          "or pass --yes to give the steps' default answers") + ". Nothing was run.")
+    if options.yes:
         return plan
     asking = []
     for s in plan.steps:

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from runbooks import __version__
-from runbooks.conditions import evaluate
 from runbooks.config import Target
 from runbooks.connectors import connect
 from runbooks.connectors.base import hop_fields
@@ -40,6 +39,9 @@ from runbooks.engine.plan import Plan, check_can_run
 from runbooks.engine.recovery import Recovery
 from runbooks.errors import Aborted, ConnectError, InputError, RunbooksError
 from runbooks.http import UrllibTransport
+from runbooks.lang.control import run_controlled
+from runbooks.lang.outputs import step_output
+from runbooks.lang.scope import RunScope
 from runbooks.model import Finding, RunResult, StepOutcome, StepResult
 from runbooks.playbook import Playbook
 from runbooks.record.cast import open_cast
@@ -78,6 +80,7 @@ class Run:
         self.cannot_run: list[str] = []
         self.current_step: str | None = None
         self.finalizing = False  # running `always` steps after a failure/abort: no cancel checks
+        self.lang: RunScope | None = None  # what the steps see: variables and earlier outputs
 
     # ------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -200,18 +203,52 @@ class Run:
         self.current_step = step.name
         ev("step_entered", record=False, show=False, step=step.name)
         start = time.monotonic()
+        lang = self._scope(variables)
+        seen = lang.for_step(step)
         if step.when:
             try:
-                ok = evaluate(step.when, {**variables, "facts": self.facts})
+                ok = lang.runs(step, seen)
             except Exception as exc:
                 return self._done(step, start, StepOutcome(status="failed", message=f"when: {exc}"))
             if not ok:
                 ev("step_started", step=step.name, kind=step.kind, description=step.description)
-                return self._done(step, start, StepOutcome(status="skipped", message=f"when: {step.when} is false"))
-        ev("step_started", step=step.name, kind=step.kind, description=step.description, index=index, total=total)
+                outcome = StepOutcome(status="skipped", message=f"when: {step.when} is false")
+                lang.record(step.name, step_output(step.name, outcome))
+                return self._done(step, start, outcome)
+        ev("step_started", step=step.name, kind=step.kind, description=RunScope.describe(step, seen), index=index,
+           total=total)
+        outcome, output = run_controlled(step, seen, lambda s: self._drive(step, s, start),
+                                         lambda seconds: self._wait(step, start, seconds),
+                                         dry_run=self.options.dry_run)
+        lang.record(step.name, output)
+        return self._done(step, start, outcome)
+
+    def _scope(self, variables: dict[str, Any]) -> RunScope:
+        """What the steps see (lang/scope.py): made once per run, from the plan's variables."""
+        if self.lang is None:
+            self.lang = RunScope(variables, self.options.vars, self.playbook.steps, facts=self.facts)
+        return self.lang
+
+    def _wait(self, step: Step, start: float, seconds: float) -> None:
+        """Between `until:` attempts: a real wait that Ctrl-C (or a fan-out cancel) ends; the
+        step is then recorded as aborted, as one interrupted inside a command is."""
+        cancel = self.options.cancel
+        try:
+            if cancel is None:
+                time.sleep(seconds)
+            elif cancel.wait(seconds) and not self.finalizing:
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            self.steps.append(StepResult(step.name, step.kind, "aborted", time.monotonic() - start))
+            self.events("step_finished", step=step.name, status="aborted", duration_s=time.monotonic() - start)
+            raise
+
+    def _drive(self, step: Step, variables: dict[str, Any], start: float) -> StepOutcome:
+        """Drive ONE instance of the step's generator (a loop item, an attempt) to its outcome."""
+        ev = self.events
         ctx = StepContext(target=self.target, vars=variables, facts=self.facts, dry_run=self.options.dry_run,
-                          playbook=self.task)
-        scope = StepScope(step)
+                          playbook=self.task, steps=self._scope(variables).outputs)
+        scope = StepScope(step, question=RunScope.text(step.confirm_text, variables) if step.confirm_text else "")
         gen = get_kind(step.kind)(step, ctx)
         cancel = self.options.cancel
         try:
@@ -221,7 +258,7 @@ class Run:
                     raise KeyboardInterrupt
                 request = gen.send(self.handlers.handle(scope, request))
         except StopIteration as stop:
-            outcome = stop.value if isinstance(stop.value, StepOutcome) else StepOutcome()
+            return stop.value if isinstance(stop.value, StepOutcome) else StepOutcome()
         except (Aborted, KeyboardInterrupt, ConnectError) as exc:
             if isinstance(exc, ConnectError) and self.recovery.lost is None:
                 self.recovery.lost = exc
@@ -230,12 +267,11 @@ class Run:
             ev("step_finished", step=step.name, status="aborted", duration_s=time.monotonic() - start)
             raise
         except RunbooksError as exc:
-            outcome = StepOutcome(status="failed", message=exc.message)
+            return StepOutcome(status="failed", message=exc.message)
         except Exception as exc:  # a bug in a step: record it fully, fail the step
             ev("error", show=False, step=step.name, message=f"internal error: {exc!r}",
                traceback=traceback.format_exc())
-            outcome = StepOutcome(status="failed", message=f"internal error in step {step.name}: {exc!r}")
-        return self._done(step, start, outcome)
+            return StepOutcome(status="failed", message=f"internal error in step {step.name}: {exc!r}")
 
     def _done(self, step: Step, start: float, outcome: StepOutcome) -> StepRun:
         dur = time.monotonic() - start

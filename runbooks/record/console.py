@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import IO, Any
 
 from rich.color import ColorSystem
@@ -143,9 +144,10 @@ class Out:
             self.stream.write(text)
             self.stream.flush()
 
-    def command_output(self, target: str, res: Result, max_lines: int = 8) -> None:
-        """-v: the last lines of a command's output (the transcript keeps all of it)."""
-        if not self.verbose or res.dry_run:
+    def command_output(self, target: str, res: Result, max_lines: int = 8, show: bool = False) -> None:
+        """-v, or `show` (a playbook's shell step): the last lines of a command's output (the
+        transcript keeps all of it)."""
+        if not (self.verbose or show) or res.dry_run:
             return
         lines = [ln for ln in (res.stdout + ("\n" + res.stderr if res.stderr else "")).splitlines() if ln.strip()]
         if len(lines) > max_lines:
@@ -322,7 +324,9 @@ class RunView:
     def _command_finished(self, data: dict[str, Any], result: Any) -> None:
         if isinstance(result, Result):
             self.out.command_done(self.target, result.exit_code, result.duration_s, result.timed_out)
-            self.out.command_output(self.target, result)
+            if self.out.verbose or data.get("show_output"):  # text from the host: masked
+                masked = replace(result, stdout=self.redactor.text(result.stdout), stderr=self.redactor.text(result.stderr))
+                self.out.command_output(self.target, masked, show=bool(data.get("show_output")))
 
     def _http_finished(self, data: dict[str, Any], result: Any) -> None:
         self.out.note(self.target, f"HTTP {data['method']} {self.redactor.text(data['url'])} -> "

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 # kind prefix -> the module that registers those kinds; unprefixed kinds are the engine's.
 KIND_MODULES = {
     "shell": "runbooks.steps.shell",
+    "check": "runbooks.blocks.check",
+    "prompt": "runbooks.blocks.prompt",
     "doctor": "runbooks.steps.doctor",
     "monitor": "runbooks.packs.eatfit24.monitor.steps",
     "rollback": "runbooks.packs.eatfit24.rollback.steps",

@@ -18,10 +18,11 @@ Confirm raises `Aborted` inside the runner (the generator is closed), so steps n
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Union
 
 from runbooks.commands import Command
+from runbooks.lang.model import Step
 from runbooks.model import Batch, Confirm, HttpRequest, HttpResponse, Note, Prompt, Result, StepOutcome
 
 if TYPE_CHECKING:
@@ -32,35 +33,29 @@ Answer = Union[Result, HttpResponse, bool, str, None]
 StepGen = Generator[Request, Any, StepOutcome]
 
 
-@dataclass(frozen=True)
-class Step:
-    """One step of a playbook, as parsed from YAML."""
-
-    name: str
-    kind: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    confirm: bool | str = False  # False | True | "typed"
-    mutates: bool = False
-    timeout: float | None = None
-    when: str | None = None  # sandboxed Jinja2 expression over the run's vars
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    source: str = ""  # "playbooks/x.yml:12" for error messages
-    # always: run even when --start-at begins later, and still run (after the failed or
-    # aborted step) when an earlier step failed, the operator declined or pressed Ctrl-C.
-    # For read-only re-checks before a resume and for cleanup such as releasing a lock.
-    always: bool = False
-
-
 @dataclass
 class StepContext:
-    """What a step may read: the target, the run's variables and earlier steps' facts."""
+    """What a step may read: the target, the run's variables and earlier steps' outputs.
+
+    `vars` is the step's whole scope: the run's variables, the step's own, the loop
+    variable, `steps` (name -> output, see runbooks/lang/outputs.py) and `facts` (name ->
+    that step's StepOutcome.facts, the older spelling). Expressions and templates of
+    the language kinds (check, prompt, shell) are evaluated over it.
+    """
 
     target: "Target"
     vars: dict[str, Any]
     facts: dict[str, Any]  # step name -> that step's StepOutcome.facts
     dry_run: bool = False
     playbook: str = ""
+    steps: Mapping[str, Mapping[str, Any]] | None = None  # step name -> output; None: derived from facts
+
+    def scope(self) -> dict[str, Any]:
+        """The variables an expression sees: vars, `steps` and `facts`."""
+        from runbooks.lang.outputs import outputs_from_facts
+
+        steps = self.steps if self.steps is not None else outputs_from_facts(self.facts)
+        return {**self.vars, "steps": steps, "facts": self.facts}
 
 
 StepFn = Callable[[Step, StepContext], StepGen]
@@ -68,13 +63,16 @@ StepFn = Callable[[Step, StepContext], StepGen]
 _REGISTRY: dict[str, StepFn] = {}
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], None]] = {}
 _MUTATES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {}
+_SCHEMAS: dict[str, dict[str, Any]] = {}
 
 
 def step_kind(name: str, validate: Callable[[Mapping[str, Any]], None] | None = None,
-              mutates: Callable[[Mapping[str, Any]], str | None] | None = None) -> Callable[[StepFn], StepFn]:
+              mutates: Callable[[Mapping[str, Any]], str | None] | None = None,
+              schema: dict[str, Any] | None = None) -> Callable[[StepFn], StepFn]:
     """Register a step kind. `validate(params)` raises ValueError('key: why') on bad params;
     `mutates(params)` says what the step changes on the host ("compose stop"), or None, so
-    a playbook that forgot `mutates: true` is refused when it loads, not halfway through."""
+    a playbook that forgot `mutates: true` is refused when it loads, not halfway through;
+    `schema` is the JSON Schema of its params (for editors: runbooks/lang/schema.py)."""
 
     def deco(fn: StepFn) -> StepFn:
         _REGISTRY[name] = fn
@@ -82,6 +80,8 @@ def step_kind(name: str, validate: Callable[[Mapping[str, Any]], None] | None = 
             _VALIDATORS[name] = validate
         if mutates is not None:
             _MUTATES[name] = mutates
+        if schema is not None:
+            _SCHEMAS[name] = schema
         return fn
 
     return deco
@@ -94,6 +94,18 @@ def changes_host(kind: str, params: Mapping[str, Any]) -> str | None:
     load_kind(kind)
     fn = _MUTATES.get(kind)
     return fn(params) if fn is not None else None
+
+
+def params_schema(kind: str) -> dict[str, Any] | None:
+    from runbooks.steps import load_kind
+
+    load_kind(kind)
+    return _SCHEMAS.get(kind)
+
+
+def kind_module(kind: str) -> str:
+    """The module that registered `kind` (the docs test tells generic kinds from packs')."""
+    return get_kind(kind).__module__
 
 
 def get_kind(name: str) -> StepFn:

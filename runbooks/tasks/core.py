@@ -52,15 +52,27 @@ def doctor(c, target=None, json=False, transcript_dir=None, verbose=False):
         "dry_run": "render and record every command; send nothing that mutates",
         "yes": "answer every confirmation for the operator (recorded as such in the transcript)",
         "start_at": "skip the steps before this one",
+        "check_only": "validate the playbook (keys, kinds, expressions, includes, vars files) without a config or a "
+                      "connection: exit 0 valid, 3 with file:line: key: why",
+        "tags": "run only the steps with one of these tags (comma list); `always: true` steps still run",
+        "skip_tags": "skip the steps with one of these tags (comma list), always-steps too",
         "var": "run variable NAME=VALUE for the playbook's templates (repeatable); values of names like "
                "*token*, *secret*, *password*, *key*, *init_data* are masked in every output and record",
     },
     iterable=["var"],
 )
 def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=None, json=False, transcript_dir=None,
-         verbose=False):
+         verbose=False, check_only=False, tags=None, skip_tags=None):
     """Run any playbook (by name or path) on a target: the engine without a dedicated task."""
     from pathlib import Path
+
+    from runbooks.lang.plan import Selection
+    from runbooks.lang.validate import check_only as validate_only
+
+    selection = Selection.from_flags(tags, skip_tags)
+    if check_only:
+        finish(validate_only(playbook, selection, json_mode=json))
+        return
 
     from runbooks.app import TaskSpec, run_task
     from runbooks.errors import InputError
@@ -85,5 +97,5 @@ def play(c, playbook, target=None, dry_run=False, yes=False, start_at=None, var=
                 + " --start-at {step}").replace("{", "{{").replace("}", "}}").replace("{{step}}", "{step}")
     finish(run_task(TaskSpec(task=f"play.{Path(playbook).stem}", playbook=playbook, target=target, json=json,
                              transcript_dir=transcript_dir, vars=variables, dry_run=dry_run, yes=yes,
-                             start_at=start_at, resume=resume_command("play", fallback=fallback),
+                             start_at=start_at, resume=resume_command("play", fallback=fallback), selection=selection,
                              secrets=secret_vars(variables), verbose=verbose)))
