@@ -30,7 +30,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from runbooks.http import origin, origin_text
 from runbooks.model import HttpRequest, HttpResponse, StepOutcome
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 
@@ -141,16 +140,11 @@ def _validate(params: Mapping[str, Any]) -> None:
 
 
 def url_of(p: Mapping[str, Any], ctx: StepContext) -> str:
-    """The request's URL. The engine sends the target's `api.headers` (credentials) with
-    every request of the run, so a `url:` on another origin is refused on a target that
-    has them: they must never leave for a host they were not configured for."""
+    """The request's URL: `url:` as given, or `path:` on the target's api.base_url. The
+    engine sends the target's `api.headers` (credentials) only to the target's own API
+    origin, so a `url:` elsewhere gets the step's own headers alone."""
     if "url" in p:
-        url = str(p["url"])
-        api = ctx.target.api
-        if api.headers and (not api.base_url or origin(url) != origin(api.base_url)):
-            raise ValueError(f"url: {origin_text(url)} is not the target's API origin, and the target's api.headers "
-                             f"({', '.join(sorted(api.headers))}) go with every request: use path: on this target")
-        return url
+        return str(p["url"])
     base = ctx.target.api.base_url
     if not base:
         raise ValueError(f"path: the target {ctx.target.name} has no api.base_url")

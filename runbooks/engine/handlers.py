@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from runbooks.commands import Command
 from runbooks.config import ApiConfig
 from runbooks.errors import RunbooksError
+from runbooks.http import origin
 from runbooks.model import Batch, Confirm, HttpRequest, HttpResponse, Note, Prompt, Result
 
 if TYPE_CHECKING:
@@ -180,9 +181,13 @@ class Handlers:
     # -- the rest ------------------------------------------------------------------------
     def http(self, scope: StepScope, req: HttpRequest) -> HttpResponse:
         s, step = self.s, scope.step
-        # The target's configured headers plus the request's own; ${VAR} references in
-        # either are resolved here, at the last moment, and every value becomes a secret.
-        merged = ApiConfig(headers={**s.target.api.headers, **req.headers})
+        # The target's configured headers (credentials) go only to the target's own API
+        # origin, never to another host a playbook names; plus the request's own headers.
+        # ${VAR} references in either are resolved here, at the last moment, and every
+        # value becomes a secret.
+        api = s.target.api
+        own = api.base_url is not None and origin(req.url) == origin(api.base_url)
+        merged = ApiConfig(headers={**(api.headers if own else {}), **req.headers})
         headers, missing = merged.resolved_headers()
         s.redactor.add(headers.values())
         if missing:

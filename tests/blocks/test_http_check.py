@@ -123,15 +123,39 @@ def test_no_server_is_a_failed_step(tmp_path: Path) -> None:
     assert res.steps[0].status == "failed" and res.steps[0].message.startswith("no answer:")
 
 
-def test_the_targets_credentials_never_go_to_another_origin(tmp_path: Path, api: str) -> None:
-    target = _target(tmp_path, api) | {"api": {"base_url": api, "headers": {"X-Init-Data": "secret"}}}
-    res = run_steps(target, [_check(url="http://127.0.0.1:9/collect")], tmp_path)
-    assert res.exit_code == 3 and "is not the target's API origin" in res.steps[0].message
-    assert "X-Init-Data" in res.steps[0].message
-    same = run_steps(target, [_check(url=f"{api}/health")], tmp_path)  # same origin: fine
+class Collector(BaseHTTPRequestHandler):
+    """Another origin: records the headers it is sent."""
+
+    seen: list[dict[str, str]] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        Collector.seen.append(dict(self.headers.items()))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_the_targets_credentials_go_only_to_its_own_api_origin(tmp_path: Path, api: str) -> None:
+    """A playbook may check another service's URL on a target with API credentials: the
+    request goes out with the step's own headers, and the target's never leave for it."""
+    Collector.seen = []
+    target = _target(tmp_path, api) | {"api": {"base_url": api, "headers": {"Authorization": f"Bearer {TOKEN}"}}}
+    with serve_http(Collector) as other:
+        res = run_steps(target, [_check(url=f"{other}/collect", headers={"X-Probe": "1"})], tmp_path)
+    assert res.exit_code == 0, res.message
+    assert len(Collector.seen) == 1
+    sent = {k.lower(): v for k, v in Collector.seen[0].items()}
+    assert "authorization" not in sent and sent.get("x-probe") == "1"
+    same = run_steps(target, [_check(url=f"{api}/whoami")], tmp_path)  # its own origin: the credentials go
     assert same.exit_code == 0, same.message
-    bare = run_steps(_target(tmp_path, api), [_check(url=f"{api}/health")], tmp_path)  # no credentials: any URL
-    assert bare.exit_code == 0, bare.message
+    bare = run_steps(_target(tmp_path, api), [_check(url=f"{api}/whoami")], tmp_path)  # none configured: 401
+    assert bare.exit_code != 0 and "401" in bare.steps[0].message
 
 
 @pytest.mark.parametrize(("params", "error"), [
