@@ -79,11 +79,3 @@ def check_syntax(source: str, expression: bool) -> None:
             name = getattr(node.args[0], "value", None)
         if isinstance(name, str) and name.startswith("_"):
             raise ValueError(f"access to {name!r} is not allowed (expressions are sandboxed)")
-
-
-def referenced_names(source: str, expression: bool = True) -> set[str]:
-    """The top-level variables an expression or template reads (for `steps.X` checks)."""
-    from jinja2 import meta
-
-    ast = ENV.parse("{{ (" + source + ") }}" if expression else source)
-    return set(meta.find_undeclared_variables(ast))

@@ -94,10 +94,6 @@ class Playbook:
     def mutating(self) -> bool:
         return any(s.mutates for s in self.steps)
 
-    @property
-    def needs_confirmation(self) -> bool:
-        return any(s.confirm for s in self.steps)
-
     def step_names(self) -> list[str]:
         return [s.name for s in self.steps]
 

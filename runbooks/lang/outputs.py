@@ -39,10 +39,6 @@ def step_output(name: str, outcome: StepOutcome, status: str | None = None,
     return out
 
 
-def skipped_output(name: str, message: str) -> dict[str, Any]:
-    return step_output(name, StepOutcome(status="skipped", message=message))
-
-
 def _finding(f: Finding) -> dict[str, Any]:
     return {"id": f.id, "severity": f.severity, "status": f.status, "title": f.title, "count": f.count,
             "value": f.value, "threshold": f.threshold}

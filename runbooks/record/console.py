@@ -60,7 +60,6 @@ class Out:
         self.fancy = self.rich.is_terminal
         self.prefix_targets = prefix_targets
         self._lock = threading.Lock()
-        self._last_stream_nl = True
         # Recorders (e.g. a run's transcript.cast) get every text written: (target, text, style).
         self.listeners: list[Callable[[str | None, str, str | None], None]] = []
         self._closers: list[Callable[[], None]] = []  # recorders that also take the summary block
