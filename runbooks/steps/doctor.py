@@ -61,12 +61,12 @@ FILTER_SAMPLE = "2026-01-01T00:00:00.000000000Z rb-doctor-marker id=1"
 HINTS = {
     "docker": "install the docker CLI on the host, or fix PATH for the SSH user",
     "timeout": "coreutils `timeout` is needed to kill timed-out commands on the host",
-    "grep": "grep is needed on the host (compose file probe, rollback checks)",
+    "grep": "grep is needed on the host (the compose file probe, the playbooks' checks)",
     "date": "`date -u` tells the host's clock: log coverage is measured against it",
-    "awk_filter": "the monitor's log filter needs a POSIX awk (mawk, gawk or busybox awk) that runs its program",
+    "awk_filter": "the log-scan filter (logs.scan, the monitor) needs a POSIX awk (mawk, gawk or busybox awk) that runs its program",
     "project_dir": "check targets.<t>.project_dir",
-    "git_head": "project_dir must be a git checkout (rollback reverts commits there)",
-    "compose_file": "no compose.yml in project_dir (rollback runs docker compose there)",
+    "git_head": "project_dir must be a git checkout (the playbooks read and revert commits there)",
+    "compose_file": "no compose.yml in project_dir (the playbooks run docker compose there)",
 }
 DOCKER_DAEMON_HINT = "start the docker daemon, or let the SSH user use its socket (the docker group)"
 SKEW_WARN_S = 60  # the host's clock this far from this machine's: said, not an error
