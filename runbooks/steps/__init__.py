@@ -34,7 +34,15 @@ KIND_MODULES = {
 # kind prefix -> the module whose `variables(target, kind)` checks what those kinds need of a
 # target (a missing key: ConfigError naming it, before connecting) and returns the variables
 # they read. The core knows no pack's target keys; a pack says what its own playbooks need.
-KIND_TARGETS = {p: "runbooks.packs.eatfit24.target" for p in ("doctor", "monitor", "rollback", "predeploy")}
+KIND_TARGETS = {
+    "doctor": "runbooks.steps.doctor",  # generic; asks the parts below that apply to the target
+    **{p: "runbooks.packs.eatfit24.target" for p in ("monitor", "rollback", "predeploy")},
+}
+
+# the packs' parts of `doctor` (runbooks/steps/doctor.py): each module has `applies(target)`,
+# `variables(target)` and `run(step, ctx, container_states)`; a part runs only on a target
+# that has its pack's keys.
+DOCTOR_PARTS = ("runbooks.packs.eatfit24.doctor",)
 
 _imported: set[str] = set()
 
