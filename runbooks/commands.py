@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 
 from runbooks.lang.expr import ENV as EXPR_ENV
+from runbooks.lang.expr import private_access
 
 MASK = "***"
 
@@ -107,18 +108,9 @@ def check_template(template: str) -> None:
         ast = _ENV.parse(template)
     except jinja2.TemplateSyntaxError as exc:
         raise ValueError(f"template line {exc.lineno}: Jinja syntax error: {exc.message}") from exc
-    from jinja2 import nodes
-
-    for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
-        name: object = None
-        if isinstance(node, nodes.Getattr):
-            name = node.attr
-        elif isinstance(node, nodes.Getitem):
-            name = getattr(node.arg, "value", None)
-        elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
-            name = getattr(node.args[0], "value", None)
-        if isinstance(name, str) and name.startswith("_"):
-            raise ValueError(f"template line {node.lineno}: access to {name!r} is not allowed (templates are sandboxed)")
+    private = private_access(ast)
+    if private is not None:
+        raise ValueError(f"template line {private[1]}: access to {private[0]!r} is not allowed (templates are sandboxed)")
 
 
 def cmd(template: str, **kwargs: Any) -> Command:

@@ -69,6 +69,15 @@ def check_syntax(source: str, expression: bool) -> None:
     except jinja2.TemplateSyntaxError as exc:
         hint = " (in a regex write [0-9] for \\d, or double the backslash)" if "escape" in str(exc.message) else ""
         raise ValueError(f"invalid {'expression' if expression else 'template'}: {exc.message}{hint}") from None
+    private = private_access(ast)
+    if private is not None:
+        raise ValueError(f"access to {private[0]!r} is not allowed (expressions are sandboxed)")
+
+
+def private_access(ast: nodes.Template) -> tuple[str, int] | None:
+    """The first reach for an underscore attribute in a parsed template or expression
+    (`x.__class__`, `x['_y']`, `x|attr('_z')`), with its line: the sandbox would refuse it
+    at render time, so loading refuses it first."""
     for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
         name: object = None
         if isinstance(node, nodes.Getattr):
@@ -78,4 +87,5 @@ def check_syntax(source: str, expression: bool) -> None:
         elif isinstance(node, nodes.Filter) and node.name == "attr" and node.args:
             name = getattr(node.args[0], "value", None)
         if isinstance(name, str) and name.startswith("_"):
-            raise ValueError(f"access to {name!r} is not allowed (expressions are sandboxed)")
+            return name, node.lineno
+    return None
