@@ -138,8 +138,11 @@ def noop_playbook(path: Path, n: int) -> Path:
     return path
 
 
-# The engine's wrapper around a command (connectors/ssh.py _wrap, default 300 s timeout).
-WRAPPED_TRUE = "echo __runbooks_pgid=$$ >&2; exec timeout -k 5 310 /bin/sh -c true"
+def wrapped_true() -> str:
+    """The engine's wrapper around `true` (connectors/hostguard.py, default 300 s timeout)."""
+    from runbooks.connectors.hostguard import wrap
+
+    return wrap("true", 300)
 
 
 def raw_paramiko(env: BenchEnv, n: int, wrapped: bool = False) -> dict[str, Any]:
@@ -159,7 +162,7 @@ def raw_paramiko(env: BenchEnv, n: int, wrapped: bool = False) -> dict[str, Any]
     assert transport is not None
     for _ in range(n):  # per command: open a channel, exec, read to EOF, exit status, close
         chan = transport.open_session()
-        chan.exec_command(WRAPPED_TRUE if wrapped else "true")
+        chan.exec_command(wrapped_true() if wrapped else "true")
         chan.shutdown_write()
         while chan.recv(65536) or chan.recv_stderr_ready():
             chan.recv_stderr(65536)

@@ -11,10 +11,10 @@ host's own ssh_config files) before anything connects; each hop's fingerprint is
 (`hops`, in the transcript's `connected` event).
 
 Timeouts: closing an SSH channel does not stop a command on the host (no pty, no SIGHUP).
-Every command is therefore wrapped so that it first reports its process group id on
-stderr; on timeout or Ctrl-C we send `kill -TERM/-KILL -- -PGID` over the same
-connection. A host-side `timeout` backstop (deadline + grace) kills it even if the
-connection itself is lost.
+Every command is therefore wrapped (connectors/hostguard.py) so that it first reports its
+process group id on stderr; on timeout or Ctrl-C we send `kill -TERM/-KILL -- -PGID` over
+the same connection. A per-connection guard on the host (deadline + grace) kills it even if
+the connection itself is lost.
 
 Environment: the target's `env:` values (tokens, passwords) never appear on a command
 line, where every user of the host sees them in `ps` for as long as the command runs.
@@ -39,6 +39,7 @@ from typing import Any
 import paramiko
 
 from runbooks.config import Target
+from runbooks.connectors import hostguard
 from runbooks.connectors.base import TIMEOUT_EXIT, OutputCallback, live_decoders
 from runbooks.errors import ConnectError, ConnectionLost, HostKeyError
 from runbooks.model import Result
@@ -52,8 +53,7 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 # one line; without a handler Python's last-resort handler would print them too.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
-PID_MARK = "__runbooks_pgid="
-BACKSTOP_GRACE = 10
+PID_MARK = hostguard.PID_MARK
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -245,14 +245,7 @@ class SshConnector:
             env = ('IFS= read -r __rb_n || exit 125; __rb_env=; while [ "$__rb_n" -gt 0 ]; do '
                    'IFS= read -r __rb_l || exit 125; __rb_env="$__rb_env$__rb_l\n"; __rb_n=$((__rb_n - 1)); done; '
                    'eval "$__rb_env"; unset __rb_env __rb_l __rb_n; ')
-        inner = f"{env}{command}"
-        if timeout:
-            backstop = int(timeout) + BACKSTOP_GRACE
-            run = f"exec timeout -k 5 {backstop} /bin/sh -c {shlex.quote(inner)}"
-        else:
-            run = f"exec /bin/sh -c {shlex.quote(inner)}"
-        # sshd starts the session with setsid(): $$ is the process group leader.
-        return f"echo {PID_MARK}$$ >&2; {run}"
+        return hostguard.wrap(f"{env}{command}", timeout)
 
     def _kill_remote(self, pgid: int | None) -> None:
         if pgid is None or self._transport is None or not self._transport.is_active():
