@@ -130,7 +130,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
             targets = targets[:len(results)]  # the ones the first failure stopped are named, not run
         else:
             out.prefix_targets = True
-            with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
+            with ThreadPoolExecutor(max_workers=min(64, len(targets))) as pool:
                 futures = [pool.submit(run_playbook, playbook, t, o, out, redactor, p)
                            for t, o, p in zip(targets, opts, plans, strict=True)]
                 try:

@@ -18,25 +18,31 @@ MONITOR_HELP = {
 
 
 def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, notify=None, verbose=False) -> int:
-    from runbooks.alerts import notify as notifier
-    from runbooks.app import TaskSpec, run_task
+    from runbooks.connectors import early
     from runbooks.errors import RunbooksError
     from runbooks.packs.eatfit24.monitor import run_vars
-    from runbooks.record.console import Out
 
     task_name = f"monitor.{name}"
     try:
         variables = run_vars(task_name, since=since or "24h", tail=tail)
-        channels = notifier.parse(notify)
+        channels = None
+        if notify:
+            from runbooks.alerts import notify as notifier
+
+            channels = notifier.parse(notify)
         if metrics_out:
             from runbooks.record.transcript import ensure_writable_file
 
             ensure_writable_file(metrics_out, "--metrics-out")  # before anything runs, not after the verdict
     except RunbooksError as exc:
-        from runbooks.app import _fail
+        from runbooks.app import TaskSpec, _fail
+        from runbooks.record.console import Out
 
         return _fail(Out(json_mode=json), TaskSpec(task=task_name, playbook="monitor", target=target, json=json),
                      exc.message, exc.exit_code)
+    early.start_for(target)  # the handshake runs while the rest loads
+
+    from runbooks.app import TaskSpec, run_task
 
     runs: list = []  # every target's run: one exposition file for all of them (fan-out)
 
