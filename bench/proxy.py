@@ -32,6 +32,7 @@ class LatencyRelay:
         self.to_client = 0  # bytes host -> operator
         self.to_server = 0
         self.accepted: list[float] = []  # perf_counter() of each client connection
+        self.accepted_wall: list[float] = []  # the same, as time.time() (to compare with the host's clock)
         self._lock = threading.Lock()
         self._stop = False
         self._holes = threading.Event()
@@ -41,6 +42,7 @@ class LatencyRelay:
         with self._lock:
             self.to_client = self.to_server = 0
             self.accepted.clear()
+            self.accepted_wall.clear()
 
     def blackhole(self) -> None:
         """From now on nothing is forwarded and nothing is closed."""
@@ -55,6 +57,7 @@ class LatencyRelay:
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self.accepted.append(time.perf_counter())
+                self.accepted_wall.append(time.time())
             threading.Thread(target=self._serve, args=(client, self.rtt_ms / 1000.0), daemon=True).start()
 
     def _serve(self, client: socket.socket, rtt: float) -> None:
