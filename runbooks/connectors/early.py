@@ -1,9 +1,11 @@
 """Connect first: the SSH handshake starts while the rest of the program is still loading.
 
-A task that knows its targets calls `start(target)` as soon as its flags are valid: the
-connector's modules are imported on the spot (the handshake needs them), then the
-connection is opened in a thread, so the round trips of the TCP and SSH handshakes overlap
-the imports of the engine, the console and the playbook's steps. `connect()` takes the
+A task that knows its targets calls `start(target)` as soon as its flags are valid: a
+thread makes the TCP connection first (when ssh_config cannot send it elsewhere: no
+HostName, Port, ProxyJump, ProxyCommand or Match anywhere in it), imports the SSH modules
+while the TCP handshake is on its way, then runs the SSH handshake on that socket, so the
+round trips overlap the imports of the SSH modules, the engine, the console and the
+playbook's steps. `connect()` takes the
 open connection (or re-raises what opening it raised, exactly as a synchronous open
 would). A connection nobody took (the run was refused after all) is closed at exit.
 """
@@ -11,7 +13,12 @@ would). A connection nobody took (the run was refused after all) is closed at ex
 from __future__ import annotations
 
 import atexit
+import glob
+import os
+import re
+import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 from runbooks.config import Target
@@ -25,18 +32,64 @@ def _key(target: Target) -> tuple[Any, ...]:
             target.known_hosts)
 
 
+# ssh_config keywords that can change where (or through what) a connection goes
+_ROUTING = re.compile(r"^\s*(hostname|port|proxyjump|proxycommand|match)\b", re.IGNORECASE | re.MULTILINE)
+_INCLUDE = re.compile(r"^\s*include\s+(.+)$", re.IGNORECASE | re.MULTILINE)
+
+
+def _config_files(path: Path, base: Path, depth: int = 0) -> list[Path]:
+    if depth > 8 or not path.is_file():
+        return []
+    out = [path]
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return out
+    for m in _INCLUDE.finditer(text):
+        for pattern in m.group(1).split():
+            p = os.path.expanduser(pattern)
+            full = p if os.path.isabs(p) else str(base / p)
+            for f in sorted(glob.glob(full)):
+                out += _config_files(Path(f), base, depth + 1)
+    return out
+
+
+def destination(target: Target) -> tuple[str, int] | None:
+    """(host, port) the connection goes to, when ssh_config cannot change it; else None."""
+    if not target.host:
+        return None
+    files = (_config_files(Path("~/.ssh/config").expanduser(), Path("~/.ssh").expanduser())
+             + _config_files(Path("/etc/ssh/ssh_config"), Path("/etc/ssh")))
+    for f in files:
+        try:
+            if _ROUTING.search(f.read_text(errors="replace")):
+                return None
+        except OSError:
+            return None
+    return target.host, int(target.port or 22)
+
+
 class _Early:
     def __init__(self, target: Target) -> None:
-        from runbooks.connectors.ssh import SshConnector
-
-        self.conn = SshConnector(target)
+        self.target = target
+        self.conn: Any = None
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._open, daemon=True, name=f"connect-{target.name}")
         self.thread.start()
 
     def _open(self) -> None:
         try:
-            self.conn.open()
+            sock = None
+            dest = destination(self.target)
+            if dest is not None:
+                try:
+                    sock = socket.create_connection(dest, timeout=self.target.connect_timeout)
+                except OSError:
+                    sock = None  # the connector's own connect says why, in its words
+            from runbooks.connectors.ssh import SshConnector
+
+            self.conn = SshConnector(self.target)
+            self.conn.open(sock=sock)
         except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the connection
             self.error = exc
 
@@ -87,5 +140,5 @@ def close_unclaimed() -> None:
         _pending.clear()
     for early in left:
         early.thread.join(timeout=5)
-        if early.error is None and not early.thread.is_alive():
+        if early.error is None and early.conn is not None and not early.thread.is_alive():
             early.conn.close()

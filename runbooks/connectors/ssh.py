@@ -54,6 +54,7 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 PID_MARK = hostguard.PID_MARK
+EOF_GRACE = 0.5  # seconds to wait for a channel's EOF once its exit status has arrived
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -112,7 +113,8 @@ class SshConnector:
     def commands_run(self) -> int:
         return self._count
 
-    def open(self) -> None:
+    def open(self, sock: Any = None) -> None:
+        """`sock`: a TCP connection to the target already made (connectors/early.py)."""
         from fabric import Config, Connection
 
         t = self.target
@@ -137,6 +139,12 @@ class SshConnector:
             if not gw.connect_timeout:  # ssh_config ConnectTimeout wins, else the target's
                 gw.connect_timeout = t.connect_timeout
         self._gateways = list(gateways)
+        if sock is not None:
+            if gateways:
+                sock.close()  # ProxyJump: the connection goes through the hops, not this socket
+            else:
+                sock.settimeout(None)
+                conn.connect_kwargs["sock"] = sock
         try:
             self._open(conn)
         except BaseException:
@@ -278,6 +286,7 @@ class SshConnector:
         pgid: int | None = None
         marker_done = False
         timed_out = False
+        exited_at = 0.0
         deadline = start + timeout if timeout else None
         live = live_decoders()
         try:
@@ -317,7 +326,11 @@ class SshConnector:
                 if progressed:
                     continue
                 if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
+                    # sshd may send the exit status before the last output: wait for the
+                    # channel's EOF, briefly (a background process can hold the output open)
+                    exited_at = exited_at or time.monotonic()
+                    if chan.eof_received or chan.closed or time.monotonic() - exited_at > EOF_GRACE:
+                        break
                 if cancel is not None and cancel.is_set():
                     raise KeyboardInterrupt
                 if deadline is not None and time.monotonic() >= deadline:
@@ -326,6 +339,8 @@ class SshConnector:
                     self._kill_remote(pgid)
                     break
                 wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+                if exited_at:
+                    wait = min(wait, 0.01)
                 select.select([chan], [], [], wait)
         except BaseException as exc:
             # Ctrl-C or a crash: never leave the command running on the host.
