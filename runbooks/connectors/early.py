@@ -120,6 +120,27 @@ def start_for(spec: str | None) -> None:
         start(t)
 
 
+_busy = threading.Event()
+
+
+def commands_sent() -> None:
+    """Called by a connector once it has sent a command: the run now waits on the host."""
+    _busy.set()
+
+
+def when_busy(work: Any, limit: float = 120.0) -> None:
+    """Run `work()` in a thread once the run is waiting for its remote commands, e.g. the
+    imports the verdict and the record will need: done while the host works, not after."""
+    def go() -> None:
+        if _busy.wait(limit):
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - a head start only: the main thread does it anyway
+                pass
+
+    threading.Thread(target=go, daemon=True, name="when-busy").start()
+
+
 def take(target: Target) -> Any:
     """The connection started for `target`, once open; None when none was started. Raises
     what opening it raised."""

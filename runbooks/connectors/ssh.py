@@ -39,7 +39,7 @@ from typing import Any
 import paramiko
 
 from runbooks.config import Target
-from runbooks.connectors import hostguard
+from runbooks.connectors import early, hostguard
 from runbooks.connectors.base import TIMEOUT_EXIT, OutputCallback, live_decoders
 from runbooks.errors import ConnectError, ConnectionLost, HostKeyError
 from runbooks.model import Result
@@ -279,6 +279,7 @@ class SshConnector:
         try:
             chan = self._transport.open_session(timeout=30)
             chan.exec_command(self._wrap(command, timeout))
+            early.commands_sent()
         except (paramiko.SSHException, OSError) as exc:
             raise ConnectError(f"lost the connection to {self.description}: {exc}") from exc
         out: list[bytes] = []

@@ -41,6 +41,7 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
         return _fail(Out(json_mode=json), TaskSpec(task=task_name, playbook="monitor", target=target, json=json),
                      exc.message, exc.exit_code)
     early.start_for(target)  # the handshake runs while the rest loads
+    early.when_busy(_after_imports)  # what the verdict needs, loaded while the host works
 
     from runbooks.app import TaskSpec, run_task
 
@@ -58,6 +59,11 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
 
     return run_task(TaskSpec(task=task_name, playbook="monitor", target=target, json=json,
                              transcript_dir=transcript_dir, vars=variables, after=after, verbose=verbose))
+
+
+def _after_imports() -> None:
+    import runbooks.alerts.hook  # noqa: F401
+    import runbooks.transcripts.seal  # noqa: F401
 
 
 def _alerts(result, tgt, out, transcript_dir, channels) -> None:
