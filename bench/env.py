@@ -29,7 +29,6 @@ class BenchEnv:
     config: Path | None = None
     traffic: dict[str, Any] = field(default_factory=dict)
     extra_targets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    extra_groups: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def start(cls, out: Path, n_sshd: int, meals: int, seed: int = 24) -> BenchEnv:
@@ -56,7 +55,7 @@ class BenchEnv:
         targets = {f"bench-{i + 1}": self.target(i) for i in range(len(self.servers))}
         targets.update(self.extra_targets)
         doc = {"default_target": "bench-1", "targets": targets,
-               "groups": {"fleet": [f"bench-{i + 1}" for i in range(len(self.servers))], **self.extra_groups}}
+               "groups": {"fleet": [f"bench-{i + 1}" for i in range(len(self.servers))]}}
         self.config = self.out / "runbooks.yaml"
         self.config.write_text(yaml.safe_dump(doc, sort_keys=False))
         return self.config

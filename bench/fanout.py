@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from . import light
 from .env import BenchEnv
 from .proxy import LatencyRelay
@@ -24,6 +26,7 @@ class Fleet:
     project: Path
     server: Any
     sizes: list[int]
+    config: Path
 
     @classmethod
     def start(cls, env: BenchEnv, sizes: list[int], rtt_ms: float) -> Fleet:
@@ -34,15 +37,16 @@ class Fleet:
         kind, blob = srv.host_key.with_suffix(".pub").read_text().split()[:2]
         kh.write_text(f"[127.0.0.1]:{relay.port} {kind} {blob}\n")
         fields = env.sandbox.target_fields()
+        targets = {}
         for i in range(1, max(sizes) + 1):
             t = srv.target(project_dir=str(project), containers=fields["containers"],
                            compose_services=fields["compose_services"], role="staging", confirm="yes")
             t.update(port=relay.port, known_hosts=str(kh))
-            env.extra_targets[f"light-{i}"] = t
-        for n in sizes:
-            env.extra_groups[f"light-x{n}"] = [f"light-{i}" for i in range(1, n + 1)]
-        env.write_config()
-        return cls(env=env, relay=relay, known_hosts=kh, project=project, server=srv, sizes=sizes)
+            targets[f"light-{i}"] = t
+        groups = {f"light-x{n}": [f"light-{i}" for i in range(1, n + 1)] for n in sizes}
+        config = env.out / "runbooks-fleet.yaml"  # its own file: the other parts' config stays small
+        config.write_text(yaml.safe_dump({"targets": targets, "groups": groups}, sort_keys=False))
+        return cls(env=env, relay=relay, known_hosts=kh, project=project, server=srv, sizes=sizes, config=config)
 
     def group(self, n: int) -> str:
         return "light-1" if n == 1 else f"light-x{n}"

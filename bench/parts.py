@@ -67,9 +67,12 @@ def transcript_stats(doc: dict[str, Any]) -> dict[str, Any]:
     return {"remote_commands": remote, "payload_bytes": payload}
 
 
-def tool_run(env: BenchEnv, task: str, target: str, *extra: str) -> dict[str, Any]:
+def tool_run(env: BenchEnv, task: str, target: str, *extra: str, config: Path | None = None) -> dict[str, Any]:
     delta = HostDelta(env)
-    m = timed(inv_argv(task, "--target", target, "--json", *extra), env=env.environ(), cwd=ROOT)
+    environ = env.environ()
+    if config is not None:
+        environ["RUNBOOKS_CONFIG"] = str(config)
+    m = timed(inv_argv(task, "--target", target, "--json", *extra), env=environ, cwd=ROOT)
     try:
         doc = json.loads(m.stdout)
     except ValueError:

@@ -213,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         cases4: dict[str, Any] = {}
         for n in sizes:
             g = fleet.group(n)
-            cases4[f"doctor_{n}"] = lambda g=g: parts.tool_run(env, "doctor", g)
-            cases4[f"p0_{n}"] = lambda g=g: parts.tool_run(env, "monitor.p0", g)
+            cases4[f"doctor_{n}"] = lambda g=g: parts.tool_run(env, "doctor", g, config=fleet.config)
+            cases4[f"p0_{n}"] = lambda g=g: parts.tool_run(env, "monitor.p0", g, config=fleet.config)
             cases4[f"floor_doctor_{n}"] = lambda n=n: fanout.floor(fleet, n, "doctor")
             cases4[f"floor_p0_{n}"] = lambda n=n: fanout.floor(fleet, n, "monitor.p0")
         if "4" in want:
