@@ -15,7 +15,7 @@ import yaml
 from . import light
 from .env import BenchEnv
 from .proxy import LatencyRelay
-from .wan import raw_exec
+from .wan import raw_client, raw_exec
 
 
 @dataclass
@@ -43,6 +43,8 @@ class Fleet:
                            compose_services=fields["compose_services"], role="staging", confirm="yes")
             t.update(port=relay.port, known_hosts=str(kh))
             targets[f"light-{i}"] = t
+        direct = srv.target(project_dir=str(project), containers=fields["containers"], role="staging", confirm="yes")
+        targets["light-direct"] = direct  # no relay: part 3
         groups = {f"light-x{n}": [f"light-{i}" for i in range(1, n + 1)] for n in sizes}
         config = env.out / "runbooks-fleet.yaml"  # its own file: the other parts' config stays small
         config.write_text(yaml.safe_dump({"targets": targets, "groups": groups}, sort_keys=False))
@@ -77,17 +79,11 @@ def _commands(fleet: Fleet, task: str) -> list[list[tuple[str, str, str | None]]
 
 def floor(fleet: Fleet, n: int, task: str) -> dict[str, Any]:
     """N raw paramiko connections through the relay, each running `task`'s commands."""
-    import paramiko
-
     waves = _commands(fleet, task)
     errors: list[str] = []
 
     def one() -> None:
-        client = paramiko.SSHClient()
-        client.load_host_keys(str(fleet.known_hosts))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        client.connect("127.0.0.1", port=fleet.relay.port, username=fleet.server.user,
-                       key_filename=str(fleet.server.identity_file), look_for_keys=False, allow_agent=False)
+        client = raw_client(fleet.relay.port, fleet.server.user, fleet.server.identity_file, fleet.known_hosts)
         tr = client.get_transport()
         for wave in waves:
             ts = [threading.Thread(target=lambda c=c: errors.extend(

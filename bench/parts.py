@@ -6,12 +6,10 @@ import io
 import json
 import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from .checklist_commands import BROKEN_MARKERS, rendered
 from .env import ROOT, BenchEnv, django_boots, inv_argv
 from .measure import timed
 
@@ -28,25 +26,6 @@ class HostDelta:
         calls = self.env.docker_calls()[self.calls:]
         return {"ssh_sessions": self.env.sessions() - self.sessions, "docker_calls": len(calls),
                 "django_boots": django_boots(calls)}
-
-
-# ---------------------------------------------------------------- 1: the checklist by hand
-def checklist_by_hand(env: BenchEnv) -> dict[str, Any]:
-    """Each command in its own `ssh` call, one after the other (no think time counted)."""
-    base = env.environ()
-    delta = HostDelta(env)
-    rows, wall, failures = [], 0.0, []
-    for check, text in rendered(env.values()):
-        argv = ["bash", "-o", "pipefail", "-c", text] if check.local else [*env.ssh_argv(), text]
-        m = timed(argv, env=base)
-        wall += m.wall_s
-        broken = [b for b in BROKEN_MARKERS if b in m.stdout or b in m.stderr]
-        ok = m.returncode in check.ok_exit and not broken and not (check.django and not m.stdout.strip())
-        if not ok:
-            failures.append(f"[{check.section}] {check.label}: exit {m.returncode} {broken} {m.stderr.strip()[-200:]}")
-        rows.append({"section": check.section, "label": check.label, "wall_s": round(m.wall_s, 3),
-                     "exit": m.returncode, "stdout_bytes": len(m.stdout.encode()), "local": check.local})
-    return {"wall_s": wall, **delta.done(), "commands": len(rows), "failures": failures, "rows": rows}
 
 
 # ---------------------------------------------------------------- the tool
@@ -116,7 +95,8 @@ def monitor_commands(env: BenchEnv) -> list[tuple[str, str, str | None]]:
 
 
 # ---------------------------------------------------------------- 3: engine overhead
-def engine_inprocess(env: BenchEnv, playbook: Path) -> dict[str, Any]:
+def engine_inprocess(env: BenchEnv, playbook: Path, config: Path | None = None,
+                     target: str = "bench-1") -> dict[str, Any]:
     from runbooks.config import load_config
     from runbooks.engine.options import RunOptions
     from runbooks.engine.run import run_playbook
@@ -125,9 +105,9 @@ def engine_inprocess(env: BenchEnv, playbook: Path) -> dict[str, Any]:
     from runbooks.record.redact import Redactor
 
     start = time.perf_counter()
-    target = load_config(env.config).target("bench-1")
+    tgt = load_config(config or env.config).target(target)
     pb = load_playbook(playbook)
-    res = run_playbook(pb, target, RunOptions(task="noop50", transcript_dir=env.out / "transcripts", interactive=False),
+    res = run_playbook(pb, tgt, RunOptions(task="noop50", transcript_dir=env.out / "transcripts", interactive=False),
                        Out(stream=io.StringIO()), Redactor())
     wall = time.perf_counter() - start
     if res.verdict != "ok":
@@ -148,18 +128,13 @@ def wrapped_true() -> str:
     return wrap("true", 300)
 
 
-def raw_paramiko(env: BenchEnv, n: int, wrapped: bool = False) -> dict[str, Any]:
+def raw_paramiko(s: Any, n: int, wrapped: bool = False) -> dict[str, Any]:
     """One paramiko connection (strict host key), `true` n times with exec_command
     (`wrapped`: the same command string the engine sends, so only the engine's Python differs)."""
-    import paramiko
+    from .wan import raw_client
 
-    s = env.servers[0]
     start = time.perf_counter()
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(s.known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(s.host, port=s.port, username=s.user, key_filename=str(s.identity_file),
-                   look_for_keys=False, allow_agent=False)
+    client = raw_client(s.port, s.user, s.identity_file, s.known_hosts)
     connected = time.perf_counter()
     transport = client.get_transport()
     assert transport is not None
@@ -175,44 +150,6 @@ def raw_paramiko(env: BenchEnv, n: int, wrapped: bool = False) -> dict[str, Any]
     end = time.perf_counter()
     client.close()
     return {"wall_s": end - start, "connect_s": connected - start, "per_command_ms": (end - connected) / n * 1000}
-
-
-# ---------------------------------------------------------------- 4: fan-out floor
-def raw_parallel_floor(env: BenchEnv, n_targets: int, backend_logs: bool = False) -> dict[str, Any]:
-    """The host's own cost: monitor.p0's remote commands (worker log scan + Django shell;
-    `backend_logs`: monitor.all's three) sent raw over paramiko to n sshds at once, no
-    engine, no process start-up. What no tool can beat here."""
-    import paramiko
-
-    cmds = [c for c in monitor_commands(env) if backend_logs or not c[0].startswith("backend")]
-    errors: list[str] = []
-
-    def one(i: int) -> None:
-        s = env.servers[i]
-        client = paramiko.SSHClient()
-        client.load_host_keys(str(s.known_hosts))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        client.connect(s.host, port=s.port, username=s.user, key_filename=str(s.identity_file),
-                       look_for_keys=False, allow_agent=False)
-        for _name, text, stdin in cmds:
-            i_, o, _e = client.exec_command(text)
-            if stdin is not None:
-                i_.write(stdin)
-            i_.channel.shutdown_write()
-            o.read()
-            if o.channel.recv_exit_status() != 0:
-                errors.append(f"{_name} exit {o.channel.recv_exit_status()} on sshd {i + 1}")
-        client.close()
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n_targets)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError("; ".join(errors))
-    return {"wall_s": time.perf_counter() - start}
 
 
 # ---------------------------------------------------------------- 6: start-up

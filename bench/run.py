@@ -192,32 +192,37 @@ def main(argv: list[str] | None = None) -> int:
         link.set_rtt(0)
 
         save(out, data)
-        # ---- 3: engine overhead per step (direct, no relay)
-        n_steps = 10 if quick else 50
-        noop = ROOT / "bench" / "noop50.yml" if n_steps == 50 else parts.noop_playbook(out / f"noop{n_steps}.yml", n_steps)
-        log(f"3: {noop.name} engine vs raw paramiko x{runs}")
-        cases3 = {
-            "engine_inprocess": lambda: parts.engine_inprocess(env, noop),
-            "raw_paramiko": lambda: parts.raw_paramiko(env, n_steps),
-            "raw_paramiko_wrapped": lambda: parts.raw_paramiko(env, n_steps, wrapped=True),
-        }
-        if "3" in want:
-            parts.engine_inprocess(env, noop)  # imports the engine into this process: not per-step cost
+        # light hosts: the fan-out's, and part 3's host (no ~/.bashrc per command, so a
+        # command's own cost is small enough to see the engine's)
+        fleet = fanout.Fleet.start(env, sizes, a.fanout_rtt) if want & {"3", "4"} else None
+        # ---- 3: engine overhead per step (the light host, direct, no relay)
+        if "3" in want and fleet is not None:
+            n_steps = 10 if quick else 50
+            noop = ROOT / "bench" / "noop50.yml" if n_steps == 50 else parts.noop_playbook(out / f"noop{n_steps}.yml",
+                                                                                           n_steps)
+            log(f"3: {noop.name} engine vs raw paramiko x{runs}")
+            lsrv, lcfg = fleet.server, fleet.config
+            cases3 = {
+                "engine_inprocess": lambda: parts.engine_inprocess(env, noop, lcfg, "light-direct"),
+                "raw_paramiko": lambda: parts.raw_paramiko(lsrv, n_steps),
+                "raw_paramiko_wrapped": lambda: parts.raw_paramiko(lsrv, n_steps, wrapped=True),
+            }
+            parts.engine_inprocess(env, noop, lcfg, "light-direct")  # imports the engine: not per-step cost
             data["part3"] = interleaved(runs, cases3, warmup=False)
             data["noop_steps"] = n_steps
             save(out, data)
 
         # ---- 4: fan-out on light hosts behind the relay
-        log(f"4: doctor and monitor.p0 on {sizes} light hosts at RTT {a.fanout_rtt:g} ms x{runs}")
-        fleet = fanout.Fleet.start(env, sizes, a.fanout_rtt) if "4" in want else None
-        cases4: dict[str, Any] = {}
-        for n in sizes:
-            g = fleet.group(n)
-            cases4[f"doctor_{n}"] = lambda g=g: parts.tool_run(env, "doctor", g, config=fleet.config)
-            cases4[f"p0_{n}"] = lambda g=g: parts.tool_run(env, "monitor.p0", g, config=fleet.config)
-            cases4[f"floor_doctor_{n}"] = lambda n=n: fanout.floor(fleet, n, "doctor")
-            cases4[f"floor_p0_{n}"] = lambda n=n: fanout.floor(fleet, n, "monitor.p0")
-        if "4" in want:
+        if "4" in want and fleet is not None:
+            log(f"4: doctor and monitor.p0 on {sizes} light hosts at RTT {a.fanout_rtt:g} ms x{runs}")
+            fl = fleet
+            cases4: dict[str, Any] = {}
+            for n in sizes:
+                g = fl.group(n)
+                cases4[f"doctor_{n}"] = lambda g=g: parts.tool_run(env, "doctor", g, config=fl.config)
+                cases4[f"p0_{n}"] = lambda g=g: parts.tool_run(env, "monitor.p0", g, config=fl.config)
+                cases4[f"floor_doctor_{n}"] = lambda n=n: fanout.floor(fl, n, "doctor")
+                cases4[f"floor_p0_{n}"] = lambda n=n: fanout.floor(fl, n, "monitor.p0")
             data["part4"] = interleaved(runs, cases4, warmup=True)
             save(out, data)
 

@@ -85,16 +85,25 @@ def by_hand(wan: Wan, control_master: bool = False) -> dict[str, Any]:
     return {"wall_s": wall, "commands": n, "failures": failures}
 
 
-def _connect(wan: Wan) -> Any:
+def raw_client(port: int, user: str, identity: Path | str, known_hosts: Path | str) -> Any:
+    """A raw paramiko connection as the engine makes it: strict host key, TCP_NODELAY."""
+    import socket
+
     import paramiko
 
-    s = wan.env.servers[0]
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client = paramiko.SSHClient()
-    client.load_host_keys(str(wan.known_hosts))
+    client.load_host_keys(str(known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect("127.0.0.1", port=wan.ssh.port, username=s.user, key_filename=str(s.identity_file),
-                   look_for_keys=False, allow_agent=False)
+    client.connect("127.0.0.1", port=port, username=user, key_filename=str(identity), look_for_keys=False,
+                   allow_agent=False, sock=sock)
     return client
+
+
+def _connect(wan: Wan) -> Any:
+    s = wan.env.servers[0]
+    return raw_client(wan.ssh.port, s.user, s.identity_file, wan.known_hosts)
 
 
 def raw_exec(transport: Any, text: str, stdin: str | None = None) -> tuple[int, bytes]:

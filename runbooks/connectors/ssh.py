@@ -31,6 +31,7 @@ import logging
 import os
 import select
 import shlex
+import socket
 import threading
 import time
 from pathlib import Path
@@ -139,12 +140,17 @@ class SshConnector:
             if not gw.connect_timeout:  # ssh_config ConnectTimeout wins, else the target's
                 gw.connect_timeout = t.connect_timeout
         self._gateways = list(gateways)
-        if sock is not None:
-            if gateways:
-                sock.close()  # ProxyJump: the connection goes through the hops, not this socket
-            else:
-                sock.settimeout(None)
-                conn.connect_kwargs["sock"] = sock
+        if sock is not None and conn.gateway:
+            sock.close()  # ProxyJump/ProxyCommand: the connection goes through them, not this socket
+            sock = None
+        if not conn.gateway:
+            sock = sock or self._tcp(conn.host, int(conn.port))
+            # SSH writes small messages back to back (an exec request, then the command's
+            # stdin, then EOF): with Nagle's algorithm each waits for the previous one's ACK,
+            # up to a delayed-ACK timeout (40 ms) or a round trip. OpenSSH disables it too.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(None)
+            conn.connect_kwargs["sock"] = sock
         try:
             self._open(conn)
         except BaseException:
@@ -158,6 +164,15 @@ class SshConnector:
         # Connection order: Fabric dials the deepest gateway first.
         self.hops = [{"address": f"{g.user}@{g.host}:{g.port}", "host_key": fingerprint(g.transport.get_remote_server_key())}
                      for g in reversed(gateways) if g.transport is not None]
+
+    def _tcp(self, host: str, port: int) -> socket.socket:
+        t = self.target.connect_timeout
+        try:
+            return socket.create_connection((host, port), timeout=t)
+        except TimeoutError as exc:
+            raise ConnectError(f"cannot reach {self.description}: timed out after {t:g}s") from exc
+        except OSError as exc:
+            raise ConnectError(f"cannot reach {self.description}: {exc.strerror or exc}") from exc
 
     def _open(self, conn: Any) -> None:
         t = self.target
@@ -342,7 +357,12 @@ class SshConnector:
                 wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
                 if exited_at:
                     wait = min(wait, 0.01)
-                select.select([chan], [], [], wait)
+                if chan.eof_received:
+                    # the channel's pipe stays readable after EOF: wait for the exit status
+                    # instead of spinning on select (CPU every other target's run needs)
+                    chan.status_event.wait(wait)
+                else:
+                    select.select([chan], [], [], wait)
         except BaseException as exc:
             # Ctrl-C or a crash: never leave the command running on the host.
             chan.close()
