@@ -62,6 +62,23 @@ def tool_run(env: BenchEnv, task: str, target: str, *extra: str, config: Path | 
             "verdict": doc.get("verdict"), **transcript_stats(doc), **delta.done()}
 
 
+def profile(env: BenchEnv, task: str, target: str, config: Path | None = None, lines: int = 70) -> str:
+    """pyinstrument's view of one run (the main thread: where the wall time goes)."""
+    import tempfile
+
+    environ = env.environ()
+    if config is not None:
+        environ["RUNBOOKS_CONFIG"] = str(config)
+    with tempfile.NamedTemporaryFile(suffix=".txt") as f:
+        m = timed([sys.executable, "-m", "pyinstrument", "-i", "0.002", "-r", "text", "-o", f.name, "-m", "invoke",
+                   "-r", str(ROOT), task, "--target", target, "--json"], env=environ, cwd=ROOT)
+        text = Path(f.name).read_text(errors="replace")
+    if m.returncode not in (0, 1, 2) or not text:
+        return f"(pyinstrument did not run: exit {m.returncode}: {m.stderr[-300:]})"
+    keep = [ln for ln in text.splitlines() if ln.strip() and len(ln) < 170]
+    return "\n".join(keep[:lines])
+
+
 # ---------------------------------------------------------------- 2: Ansible
 def ansible_run(env: BenchEnv, playbook: Path, aenv: dict[str, str], inventory: Path) -> dict[str, Any]:
     delta = HostDelta(env)

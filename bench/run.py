@@ -87,7 +87,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     help="results.md path (default OUT/results.md; pass bench/results.md to update the committed one)")
     ap.add_argument("--log-lines", type=int, default=None, help="big log size (default 1,000,000; --quick 50,000)")
     ap.add_argument("--report-only", action="store_true", help="re-render results.md from OUT/results.json")
-    ap.add_argument("--parts", default="12,3,4,5,6", help="parts to run (default all: 12,3,4,5,6)")
+    ap.add_argument("--parts", default="12,3,4,5,6,prof",
+                    help="parts to run (default all: 12,3,4,5,6,prof; prof: pyinstrument profiles, needs the bench extra)")
     return ap.parse_args(argv)
 
 
@@ -229,6 +230,18 @@ def main(argv: list[str] | None = None) -> int:
         if "5" in want:
             log(f"5: {log_lines:,}-line worker log")
             data["biglog"], data["part5"] = part5(env, out, log_lines, 1 if quick else 2)
+            save(out, data)
+        if "prof" in want:
+            log("profiles (pyinstrument)")
+            data["profiles"] = {}
+            if rtts and "12" in want:
+                link.set_rtt(max(rtts))
+                data["profiles"][f"`inv monitor.all` at {max(rtts)} ms, main thread"] = parts.profile(
+                    env, "monitor.all", "wan-1")
+                link.set_rtt(0)
+            if fleet is not None:
+                data["profiles"][f"`inv monitor.p0` on one light host at {a.fanout_rtt:g} ms, main thread"] = \
+                    parts.profile(env, "monitor.p0", "light-1", config=fleet.config)
             save(out, data)
         if "6" in want:
             log("6: start-up x10")
