@@ -67,8 +67,8 @@ def _commands(fleet: Fleet, task: str) -> list[list[tuple[str, str, str | None]]
     from .parts import monitor_commands
 
     env = fleet.env
-    if task == "monitor.p0":
-        return [[c for c in monitor_commands(env) if not c[0].startswith("backend")]]
+    if task == "monitor.p0":  # every P0 check: both containers' logs and the DB (the API is not configured)
+        return [monitor_commands(env)]
     v = env.values()
     probe = Command(template=PROBE, vars={"backend": v["backend"], "worker": v["worker"], "project_dir": str(fleet.project),
                                           "filter": LOG_FILTER_AWK, "filter_sample": FILTER_SAMPLE}).render()
