@@ -76,7 +76,7 @@ def ints(text: str) -> list[int]:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smoke mode: 1 run each, small sizes, RTT 30 only, no Ansible, N = 1, 2")
-    ap.add_argument("--runs", type=int, default=None, help="runs of the fast cases (default 7, --quick 1)")
+    ap.add_argument("--runs", type=int, default=None, help="runs of the fast cases (default 5, --quick 1)")
     ap.add_argument("--slow-runs", type=int, default=None,
                     help="runs of the checklist by hand and Ansible, 10-30 s each (default 2, --quick 1)")
     ap.add_argument("--rtts", default=None, help="emulated round trips in ms for 1-2 (default 0,30,100)")
@@ -129,7 +129,7 @@ def part5(env: BenchEnv, out: Path, log_lines: int, runs: int) -> tuple[dict[str
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     quick = a.quick
-    runs = a.runs or (1 if quick else 7)
+    runs = a.runs or (1 if quick else 5)
     slow = a.slow_runs or (1 if quick else 2)
     rtts = ints(a.rtts) if a.rtts else ([30] if quick else [0, 30, 100])
     sizes = ints(a.fanout) if a.fanout else ([1, 2] if quick else [1, 8, 32])

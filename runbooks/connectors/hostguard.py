@@ -13,7 +13,7 @@ under $HOME/.cache/runbooks/, keyed by the connection's own sshd process, the sh
 parent). The first command of a connection that finds no directory makes it and starts
 the guard, in its own session (setsid), away from the command's process group. The guard
 wakes once a second: a registered group still alive past its deadline gets TERM, five
-seconds later KILL; a group that ended is forgotten. It leaves when the connection's sshd
+seconds later KILL; a group that ended is marked done. It leaves when the connection's sshd
 process has gone and no registered group is alive, removing its directory.
 
 Cost per command: two builtins and the exec of /bin/sh, against `timeout` + `sh -c` (two
@@ -30,15 +30,17 @@ BACKSTOP_GRACE = 10  # seconds after a command's own timeout before the guard ki
 KILL_AFTER = 5  # seconds between the guard's TERM and KILL
 
 # $1 guard directory, $2 the connection's sshd pid. Files: "<seconds>" as registered,
-# "D <epoch>" once seen (deadline), "K <epoch>" once TERM was sent (KILL due).
+# "D <epoch>" once seen (deadline), "K <epoch>" once TERM was sent (KILL due), "X" once the
+# group has ended (no `rm` per command: builtins only; a reused pid registers afresh).
 GUARD_SCRIPT = (
     'G=$1; P=$2; trap "" HUP\n'
     "while :; do\n"
     "  now=$(date +%s) || exit 1; live=0\n"
     '  for f in "$G"/[0-9]*; do\n'
-    '    [ -f "$f" ] || continue; pg=${f##*/}\n'
-    '    if ! kill -0 "-$pg" 2>/dev/null; then rm -f "$f"; continue; fi\n'
-    '    live=1; read -r a b < "$f" || continue\n'
+    '    [ -f "$f" ] || continue; pg=${f##*/}; read -r a b < "$f" || continue\n'
+    '    [ "$a" = X ] && continue\n'
+    '    if ! kill -0 "-$pg" 2>/dev/null; then echo X > "$f"; continue; fi\n'
+    '    live=1\n'
     '    case $a in\n'
     '      D) [ "$now" -ge "$b" ] && kill -TERM "-$pg" 2>/dev/null && echo "K $((now + ' + str(KILL_AFTER) + '))" > "$f" ;;\n'
     '      K) [ "$now" -ge "$b" ] && kill -KILL "-$pg" 2>/dev/null ;;\n'
