@@ -38,10 +38,13 @@ def notes(d: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
                    "handshake's crypto, YAML config parsing and the transcript. The tool's own evaluation is a few "
                    "ms.")
     if "step" in missed:
+        from .report import per_step
+
         p3, n = d["part3"], d["noop_steps"]
         raws = sorted(x["wall_s"] / n * 1000 for x in p3["raw_paramiko"])
         wrapped = (_med(p3["raw_paramiko_wrapped"]) - _med(p3["raw_paramiko"])) / n * 1000
-        out.append(f"- Engine overhead: the wrapper alone (no engine, row 2 of part 3) is {wrapped:+.1f} ms per "
+        out.append(f"- Engine overhead {per_step(d)[0]:.1f} ms per step: the wrapper alone (no engine, row 2 of part 3) "
+                   f"is {wrapped:+.1f} ms per "
                    "command; the rest is the engine's Python per step (transcript events, console) under a shared "
                    f"CPU. The raw channel itself varies from {raws[0]:.0f} to {raws[-1]:.0f} ms per command between "
                    "runs here, more than the target.")

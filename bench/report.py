@@ -54,6 +54,19 @@ WAYS = (("`inv monitor.all`", "monitor_all"),
         ("floor: one handshake + the remote commands at once (raw paramiko)", "floor"))
 
 
+def per_step(d: dict[str, Any]) -> tuple[float, float]:
+    """(ms per step the engine adds over the raw channel, s it adds once per run): the
+    slope between a 5-step and an N-step playbook, so the run's own record (transcript.md,
+    the seal) is not spread over the steps."""
+    p3, n = d["part3"], d["noop_steps"]
+    if "engine_inprocess_few" not in p3:  # an older results.json
+        return (med(p3["engine_inprocess"]) - med(p3["raw_paramiko"])) / n * 1000, 0.0
+    eng = (med(p3["engine_inprocess"]) - med(p3["engine_inprocess_few"])) / (n - 5)
+    raw = (med(p3["raw_paramiko"]) - med(p3["raw_paramiko_few"])) / (n - 5)
+    fixed = (med(p3["engine_inprocess_few"]) - med(p3["raw_paramiko_few"])) - 5 * (eng - raw)
+    return (eng - raw) * 1000, fixed
+
+
 def evaluate(d: dict[str, Any]) -> list[dict[str, Any]]:
     """Every target: id, what, measured, met (None when the part did not run)."""
     out: list[dict[str, Any]] = []
@@ -76,10 +89,9 @@ def evaluate(d: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"id": "cpu", "target": "local CPU per `monitor.p0` <= 0.3 s", "value": f"{cpu:.2f} s",
                     "met": cpu <= 0.3})
     if "part3" in d:
-        p3, n = d["part3"], d["noop_steps"]
-        per = (med(p3["engine_inprocess"]) - med(p3["raw_paramiko"])) / n * 1000
+        per, fixed = per_step(d)
         out.append({"id": "step", "target": "engine overhead per step <= 5 ms over the raw channel (host-side kill kept)",
-                    "value": f"{per:.1f} ms", "met": per <= 5})
+                    "value": f"{per:.1f} ms (+ {fixed * 1000:.0f} ms once per run)", "met": per <= 5})
     sizes = [int(x) for x in d.get("fanout", [])]
     for n, limit in ((8, 1.3), (32, 2.0)):
         if n in sizes and f"p0_{n}" in p4:
@@ -176,6 +188,10 @@ def section3(d: dict[str, Any]) -> list[str]:
         w = med(p3[key])
         L.append(f"| {label} | {w:.2f} s | {w / n * 1000:.1f} ms | "
                  f"{'-' if key == 'raw_paramiko' else f'{(w - raw) / n * 1000:+.1f} ms'} |")
+    per, fixed = per_step(d)
+    L += ["", f"Per step, taken as the slope between a 5-step and the {n}-step playbook (so the run's own record, "
+          f"written once, is not spread over the steps): the engine adds {per:.1f} ms per step over the raw "
+          f"channel, and {fixed * 1000:.0f} ms once per run (the transcript, its transcript.md and the seal)."]
     per_cmd = median([s["per_command_ms"] for s in p3["raw_paramiko"]])
     L += ["", f"One raw `exec_command('true')` costs {per_cmd:.1f} ms on the light host (its sessions skip "
           "~/.bashrc, as a prod account's usually cheap one would; on this machine it runs a pyenv init of ~0.1 s) "

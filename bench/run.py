@@ -203,9 +203,12 @@ def main(argv: list[str] | None = None) -> int:
                                                                                            n_steps)
             log(f"3: {noop.name} engine vs raw paramiko x{runs}")
             lsrv, lcfg = fleet.server, fleet.config
+            few = parts.noop_playbook(out / "noop5.yml", 5)  # the per-run costs, to take out of the per-step ones
             cases3 = {
                 "engine_inprocess": lambda: parts.engine_inprocess(env, noop, lcfg, "light-direct"),
+                "engine_inprocess_few": lambda: parts.engine_inprocess(env, few, lcfg, "light-direct"),
                 "raw_paramiko": lambda: parts.raw_paramiko(lsrv, n_steps),
+                "raw_paramiko_few": lambda: parts.raw_paramiko(lsrv, 5),
                 "raw_paramiko_wrapped": lambda: parts.raw_paramiko(lsrv, n_steps, wrapped=True),
             }
             parts.engine_inprocess(env, noop, lcfg, "light-direct")  # imports the engine: not per-step cost
