@@ -98,7 +98,8 @@ def test_monitor_all_reaches_the_host_after_the_designed_round_trips(light, tmp_
     """The commands start on the host 6.5 RTT after connect(): TCP, banner, key exchange,
     ssh-userauth, publickey, one channel open for every command at once (1 each), then the
     exec requests' one-way trip (0.5). 7 round trips before the commands run, where
-    OpenSSH needs 9 (it asks whether a key is acceptable before signing with it)."""
+    OpenSSH needs 9 (it asks whether a key is acceptable before signing with it). And the
+    operator's process imports nothing of Django or the sandbox to get there."""
     srv, relay, kh, stamps = light
     target = srv.target(project_dir=str(tmp_path), containers={"backend": "b", "worker": "w"},
                         role="staging", confirm="yes", port=relay.port, known_hosts=str(kh))
@@ -112,8 +113,13 @@ def test_monitor_all_reaches_the_host_after_the_designed_round_trips(light, tmp_
         relay.rtt_ms = rtt
         relay.reset()
         stamps.write_text("")
-        subprocess.run([sys.executable, "-m", "invoke", "-r", str(ROOT), "monitor.all", "--target", "box", "--json"],
-                       env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "invoke", "-r", str(ROOT), "monitor.all",
+                            "--target", "box", "--json"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+        imported = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+        assert "runbooks.engine.run" in imported  # the run really happened in this process
+        # the operator's side loads neither Django nor the sandbox for a real target
+        assert not {m for m in imported if m.split(".")[0] == "django" or m.startswith("runbooks.sandbox")}
         first = min(float(line.split()[0]) for line in stamps.read_text().splitlines())
         assert len(relay.accepted_wall) == 1  # one connection for the whole run
         before[rtt] = first - relay.accepted_wall[0]
