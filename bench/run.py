@@ -33,7 +33,7 @@ from bench import ansible_gen, biglog, fanout, parts, wan  # noqa: E402
 from bench.env import BenchEnv  # noqa: E402
 from bench.measure import median  # noqa: E402
 from bench.proxy import CountingProxy  # noqa: E402
-from bench.report import machine, write_report  # noqa: E402
+from bench.report import machine, update_readme, write_report  # noqa: E402
 
 T0 = time.perf_counter()
 
@@ -87,6 +87,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                     help="results.md path (default OUT/results.md; pass bench/results.md to update the committed one)")
     ap.add_argument("--log-lines", type=int, default=None, help="big log size (default 1,000,000; --quick 50,000)")
     ap.add_argument("--report-only", action="store_true", help="re-render results.md from OUT/results.json")
+    ap.add_argument("--readme", default=None, help="also rewrite the `## Benchmark` section of this README")
     ap.add_argument("--parts", default="12,3,4,5,6,prof",
                     help="parts to run (default all: 12,3,4,5,6,prof; prof: pyinstrument profiles, needs the bench extra)")
     return ap.parse_args(argv)
@@ -138,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out).resolve()
     results_md = results_path(a.results, out)
     if a.report_only:
-        write_report(json.loads((out / "results.json").read_text()), results_md)
+        done = json.loads((out / "results.json").read_text())
+        write_report(done, results_md)
+        if a.readme:
+            update_readme(done, Path(a.readme))
         return 0
     t_all = time.perf_counter()
     data: dict[str, Any] = {"quick": quick, "runs": runs, "slow_runs": slow, "rtts": rtts, "fanout": sizes,
@@ -264,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     data["load_after"] = os.getloadavg()
     (out / "results.json").write_text(json.dumps(data, indent=1, default=str))
     failures = write_report(data, results_md)
+    if a.readme:
+        update_readme(data, Path(a.readme))
     for f in failures:
         log(f"checklist command failed: {f}")
     log(f"done in {data['total_s']:.0f}s: {results_md}")
