@@ -62,7 +62,7 @@ def _commands(fleet: Fleet, task: str) -> list[list[tuple[str, str, str | None]]
     """The remote commands of `task`, in waves: a wave's commands run at once."""
     from runbooks.commands import Command
     from runbooks.packs.eatfit24.monitor.gather import LOG_FILTER_AWK
-    from runbooks.steps.doctor import DJANGO, FILTER_SAMPLE, PROBE
+    from runbooks.steps.doctor import FILTER_SAMPLE, PROBE
 
     from .parts import monitor_commands
 
@@ -72,9 +72,17 @@ def _commands(fleet: Fleet, task: str) -> list[list[tuple[str, str, str | None]]
     v = env.values()
     probe = Command(template=PROBE, vars={"backend": v["backend"], "worker": v["worker"], "project_dir": str(fleet.project),
                                           "filter": LOG_FILTER_AWK, "filter_sample": FILTER_SAMPLE}).render()
-    dj = Command(template="docker exec {{ backend }} python manage.py shell --no-imports -c {{ code }}",
-                 vars={"backend": v["backend"], "code": DJANGO}).render()
-    return [[("probe", probe, None)], [("django", dj, None)]]
+    dj = doctor_django(v["backend"])
+    return [[("probe", probe, None)], [("django", dj.render(), dj.stdin)]]
+
+
+def doctor_django(backend: str) -> Any:
+    """doctor's Django probe, as doctor renders it (runbooks/steps/doctor.py)."""
+    from runbooks.blocks import djshell
+    from runbooks.blocks.django_query import query_script
+    from runbooks.steps.doctor import DJANGO_QUERY
+
+    return djshell.command(query_script(DJANGO_QUERY), container=backend)
 
 
 def floor(fleet: Fleet, n: int, task: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ case "$1" in
   version) echo 27.3.1 ;;
   inspect) case "$*" in *State.Status*) echo running ;; *) cat "$D/inspect-$last" ;; esac ;;
   logs) cat "$D/logs-$last" ;;
-  exec) case "$*" in *RUNBOOKS_DOCTOR*) cat "$D/doctor.out" ;; *) cat >/dev/null; cat "$D/db.out" ;; esac ;;
+  exec) s=$(cat); case "$s" in *success_photo_times*) cat "$D/db.out" ;; *) cat "$D/doctor.out" ;; esac ;;
   *) echo "docker stub: $*" >&2; exit 1 ;;
 esac
 """
@@ -57,7 +57,7 @@ def record(env: Any, out: Path) -> Path:
         i.channel.shutdown_write()
         return o.read().decode()
 
-    from runbooks.steps.doctor import DJANGO
+    from bench.fanout import doctor_django
 
     for role in ("worker", "backend"):
         c = v[role]
@@ -66,8 +66,8 @@ def record(env: Any, out: Path) -> Path:
                                             f"{shlex.quote(c)}"))
     db = next(c for c in monitor_commands(env) if c[0].startswith("django"))
     (d / "db.out").write_text(run(db[1], db[2]))
-    (d / "doctor.out").write_text(run(f"docker exec {shlex.quote(v['backend'])} python manage.py shell --no-imports "
-                                      f"-c {shlex.quote(DJANGO)}"))
+    dj = doctor_django(v["backend"])
+    (d / "doctor.out").write_text(run(dj.render(), dj.stdin))
     client.close()
     return d
 
