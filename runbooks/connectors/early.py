@@ -5,9 +5,12 @@ thread makes the TCP connection first (when ssh_config cannot send it elsewhere:
 HostName, Port, ProxyJump, ProxyCommand or Match anywhere in it), imports the SSH modules
 while the TCP handshake is on its way, then runs the SSH handshake on that socket, so the
 round trips overlap the imports of the SSH modules, the engine, the console and the
-playbook's steps. `connect()` takes the
-open connection (or re-raises what opening it raised, exactly as a synchronous open
-would). A connection nobody took (the run was refused after all) is closed at exit.
+playbook's steps. `connect()` takes the open connection (or re-raises what opening it
+raised, exactly as a synchronous open would). A connection nobody took (the run was
+refused after all) is closed at exit.
+
+`when_busy(work)`: work the run will need after its remote commands (the imports of the
+alert lifecycle, the seal), done in a thread while the host runs them.
 """
 
 from __future__ import annotations
@@ -105,13 +108,16 @@ def start(target: Target) -> None:
         _pending[_key(target)] = _Early(target)
 
 
-def start_for(spec: str | None) -> None:
+def start_for(spec: str | None, transcript_dir: str | None = None) -> None:
     """`start` for every target a read-only task's --target names. A configuration the
-    task will refuse starts nothing: the task reports it itself, as it always has."""
+    task will refuse, or a transcript dir it could not record into, starts nothing: the
+    task reports it itself, as it always has, and never logs in."""
     from runbooks.config import load_config
     from runbooks.errors import RunbooksError
+    from runbooks.record.transcript import default_transcript_dir, ensure_writable
 
     try:
+        ensure_writable(Path(transcript_dir) if transcript_dir else default_transcript_dir())
         config = load_config()
         targets = [config.target(n) for n in config.target_names(spec)]
     except (RunbooksError, OSError):
