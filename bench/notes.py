@@ -22,9 +22,15 @@ def notes(d: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
         x = p12[rtt]
         mon, fl = _med(x["monitor_all"]), _med(x["floor"])
         conn = _med(x["floor"], "connect_s")
+        split = ""
+        if all("to_first_command_s" in s for s in x["monitor_all"]):
+            split = (f" Its own split: {_med(x['monitor_all'], 'to_first_command_s'):.2f} s from the process's start "
+                     f"to its first command sent (the floor: {conn:.2f} s of handshake), "
+                     f"{_med(x['monitor_all'], 'commands_s'):.2f} s to the verdict, "
+                     f"{_med(x['monitor_all'], 'after_verdict_s'):.2f} s to exit.")
         out.append(
-            f"- At {rtt} ms `monitor.all` is {mon - fl:.2f} s above its floor ({mon:.2f} vs {fl:.2f} s; the floor's "
-            f"handshake alone is {conn:.2f} s). That is the local process, which the floor does not have: the "
+            f"- At {rtt} ms `monitor.all` is {mon - fl:.2f} s above its floor ({mon:.2f} vs {fl:.2f} s).{split} "
+            "The difference is the local process, which the floor does not have: the "
             f"interpreter and Invoke start ({start:.2f} s for `inv --list`, before any of runbooks' task code runs), "
             "the SSH modules' import (paramiko, cryptography, fabric) that must finish before the first packet, and "
             "after the commands the evaluation, the transcript (events, transcript.md, cast, seal) and the alert "

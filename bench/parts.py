@@ -51,6 +51,7 @@ def tool_run(env: BenchEnv, task: str, target: str, *extra: str, config: Path | 
     environ = env.environ()
     if config is not None:
         environ["RUNBOOKS_CONFIG"] = str(config)
+    spawned = time.time()
     m = timed(inv_argv(task, "--target", target, "--json", *extra), env=environ, cwd=ROOT)
     try:
         doc = json.loads(m.stdout)
@@ -59,7 +60,31 @@ def tool_run(env: BenchEnv, task: str, target: str, *extra: str, config: Path | 
     if m.returncode not in (0, 1, 2) or doc.get("verdict") in ("error", "failed", "aborted"):
         raise RuntimeError(f"{task} on {target}: verdict {doc.get('verdict')} exit {m.returncode}: {m.stderr[-800:]}")
     return {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "maxrss_mb": m.maxrss_mb, "exit": m.returncode,
-            "verdict": doc.get("verdict"), **transcript_stats(doc), **delta.done()}
+            "verdict": doc.get("verdict"), **transcript_stats(doc), **phases(doc, spawned, m.wall_s), **delta.done()}
+
+
+def phases(doc: dict[str, Any], spawned: float, wall: float) -> dict[str, float]:
+    """Where a single run's wall time went, from its own events: process start -> first
+    remote command sent, -> verdict (run_finished), -> process exit."""
+    tr = doc.get("transcript") if not doc.get("runs") else None
+    if not tr:
+        return {}
+    first = last = None
+    for line in (Path(tr).parent / "events.jsonl").read_text().splitlines():
+        ev = json.loads(line)
+        if ev.get("type") == "command" and first is None:
+            first = _epoch(ev["ts"])
+        elif ev.get("type") == "run_finished":
+            last = _epoch(ev["ts"])
+    if first is None or last is None:
+        return {}
+    return {"to_first_command_s": first - spawned, "commands_s": last - first, "after_verdict_s": spawned + wall - last}
+
+
+def _epoch(ts: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
 def profile(env: BenchEnv, task: str, target: str, config: Path | None = None, lines: int = 70) -> str:

@@ -151,6 +151,13 @@ def write_report(d: dict[str, Any], path: Path) -> list[str]:
                 x = med(s) / med(p12[r]["monitor_all"])
                 cells.append(f"{med(s):.2f} s" + ("" if key == "monitor_all" else f" ({x:.1f}x)"))
             L.append(f"| {label} | " + " | ".join(cells) + " |")
+        splits = [f"{r} ms: {med(p12[r]['monitor_all'], 'to_first_command_s'):.2f} s from the process's start to its "
+                  f"first command sent, {med(p12[r]['monitor_all'], 'commands_s'):.2f} s to the verdict, "
+                  f"{med(p12[r]['monitor_all'], 'after_verdict_s'):.2f} s to exit (the floor's handshake: "
+                  f"{med(p12[r]['floor'], 'connect_s'):.2f} s)"
+                  for r in rtts if all("to_first_command_s" in s for s in p12[r]["monitor_all"])]
+        if splits:
+            L += ["", "Where `monitor.all`'s time goes (from its own events): " + "; ".join(splits) + "."]
         L += ["", "(x: times `monitor.all`'s own time at that RTT.) `monitor.all` gives every verdict of the checklist "
               "in its remote commands (2 filtered log scans and 1 Django shell, at once) and the API GET from the "
               "operator's machine inside the same batch; by hand and Ansible run the checklist's 23 commands (21 over "
