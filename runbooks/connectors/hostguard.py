@@ -12,7 +12,7 @@ its deadline in the guard's directory (one builtin `echo` into a file, named by 
 under $HOME/.cache/runbooks/, keyed by the connection's own sshd process, the shell's
 parent). The first command of a connection that finds no directory makes it and starts
 the guard, in its own session (setsid), away from the command's process group. The guard
-wakes once a second: a registered group still alive past its deadline gets TERM, five
+wakes every TICK (2) seconds: a registered group still alive past its deadline gets TERM, five
 seconds later KILL; a group that ended is marked done. It leaves when the connection's sshd
 process has gone and no registered group is alive, removing its directory.
 
@@ -28,6 +28,7 @@ import shlex
 PID_MARK = "__runbooks_pgid="
 BACKSTOP_GRACE = 10  # seconds after a command's own timeout before the guard kills it
 KILL_AFTER = 5  # seconds between the guard's TERM and KILL
+TICK = 2  # seconds between the guard's looks (a kill lands within a tick of its deadline)
 
 # $1 guard directory, $2 the connection's sshd pid. Files: "<seconds>" as registered,
 # "D <epoch>" once seen (deadline), "K <epoch>" once TERM was sent (KILL due), "X" once the
@@ -49,7 +50,7 @@ GUARD_SCRIPT = (
     "    esac\n"
     "  done\n"
     '  [ "$live" = 1 ] || kill -0 "$P" 2>/dev/null || break\n'
-    "  sleep 1\n"
+    f"  sleep {TICK}\n"
     "done\n"
     'rm -rf "$G"\n'
 )
