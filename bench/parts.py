@@ -126,11 +126,15 @@ def ansible_stop_masters(aenv: dict[str, str], cp_dir: Path) -> None:
 def monitor_commands(env: BenchEnv) -> list[tuple[str, str, str | None]]:
     """monitor.all's three remote commands, rendered exactly as the monitor renders them."""
     from runbooks.packs.eatfit24.monitor import gather
+    from runbooks.packs.eatfit24.monitor.steps import SUCCESS_CREATED_LIMIT
     from runbooks.packs.eatfit24.monitor.window import parse_since
 
     w = parse_since("24h")
     v = env.values()
-    db = gather.db_command(v["backend"], gather.render_db_script(gather.db_params(w, 60, 20, [], True)))
+    # the gather's own parameters: with the worker's logs in the same batch it asks for the
+    # SUCCESS photos' creation times too (the processing-time check)
+    params = gather.db_params(w, 60, 20, None, serializer=True, success_created_limit=SUCCESS_CREATED_LIMIT)
+    db = gather.db_command(v["backend"], gather.render_db_script(params))
     return [("worker logs (filtered on host)", gather.logs_command(v["worker"], w, None, 5).render(), None),
             ("backend logs (filtered on host)", gather.logs_command(v["backend"], w, None, 5).render(), None),
             ("django shell: all DB checks", db.render(), db.stdin)]
