@@ -108,10 +108,11 @@ def start(target: Target) -> None:
         _pending[_key(target)] = _Early(target)
 
 
-def start_for(spec: str | None, transcript_dir: str | None = None) -> None:
+def start_for(spec: str | None, transcript_dir: str | None = None, check: Any = None) -> None:
     """`start` for every target a read-only task's --target names. A configuration the
-    task will refuse, or a transcript dir it could not record into, starts nothing: the
-    task reports it itself, as it always has, and never logs in."""
+    task will refuse (`check(target)` raising included: what its playbook needs of a
+    target), or a transcript dir it could not record into, starts nothing: the task reports
+    it itself, as it always has, and never logs in."""
     from runbooks.config import load_config
     from runbooks.errors import RunbooksError
     from runbooks.record.transcript import default_transcript_dir, ensure_writable
@@ -120,6 +121,9 @@ def start_for(spec: str | None, transcript_dir: str | None = None) -> None:
         ensure_writable(Path(transcript_dir) if transcript_dir else default_transcript_dir())
         config = load_config()
         targets = [config.target(n) for n in config.target_names(spec)]
+        for t in targets:
+            if check is not None:
+                check(t)
     except (RunbooksError, OSError):
         return
     for t in targets:

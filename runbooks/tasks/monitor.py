@@ -40,7 +40,9 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
 
         return _fail(Out(json_mode=json), TaskSpec(task=task_name, playbook="monitor", target=target, json=json),
                      exc.message, exc.exit_code)
-    early.start_for(target, transcript_dir)  # the handshake runs while the rest loads
+    from runbooks.packs.eatfit24.target import require
+
+    early.start_for(target, transcript_dir, require)  # the handshake runs while the rest loads
     early.when_busy(_after_imports)  # what the verdict needs, loaded while the host works
 
     from runbooks.app import TaskSpec, run_task
