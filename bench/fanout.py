@@ -61,8 +61,8 @@ class Fleet:
 def _commands(fleet: Fleet, task: str) -> list[list[tuple[str, str, str | None]]]:
     """The remote commands of `task`, in waves: a wave's commands run at once."""
     from runbooks.commands import Command
-    from runbooks.packs.eatfit24.monitor.gather import LOG_FILTER_AWK
-    from runbooks.steps.doctor import FILTER_SAMPLE, PROBE
+    from runbooks.packs.eatfit24.doctor import LOG_FILTER
+    from runbooks.steps.doctor import PROBE
 
     from .parts import monitor_commands
 
@@ -71,7 +71,8 @@ def _commands(fleet: Fleet, task: str) -> list[list[tuple[str, str, str | None]]
         return [monitor_commands(env)]
     v = env.values()
     probe = Command(template=PROBE, vars={"backend": v["backend"], "worker": v["worker"], "project_dir": str(fleet.project),
-                                          "filter": LOG_FILTER_AWK, "filter_sample": FILTER_SAMPLE}).render()
+                                          "filter": LOG_FILTER[0].program(), "filter_sample": LOG_FILTER[1], "docker": True,
+                                          "container_names": [v["backend"], v["worker"]]}).render()
     dj = doctor_django(v["backend"])
     return [[("probe", probe, None)], [("django", dj.render(), dj.stdin)]]
 
@@ -80,7 +81,7 @@ def doctor_django(backend: str) -> Any:
     """doctor's Django probe, as doctor renders it (runbooks/steps/doctor.py)."""
     from runbooks.blocks import djshell
     from runbooks.blocks.django_query import query_script
-    from runbooks.steps.doctor import DJANGO_QUERY
+    from runbooks.packs.eatfit24.doctor import DJANGO_QUERY
 
     return djshell.command(query_script(DJANGO_QUERY), container=backend)
 
