@@ -76,6 +76,11 @@ def monitor_playbook(out: Path, commands: list[tuple[str, str, str | None]], api
     return _write(out / "monitor.yml", tasks)
 
 
+def warmup_playbook(out: Path) -> Path:
+    """One trivial task: run before a warm measurement so Ansible's ControlPersist master is up."""
+    return _write(out / "warmup.yml", [{"name": "warm up", "ansible.builtin.raw": "true", "changed_when": False}])
+
+
 def _write(path: Path, tasks: list[dict[str, Any]]) -> Path:
     path.write_text(yaml.safe_dump([{"name": path.stem, "hosts": "sandbox", "gather_facts": False,
                                      "tasks": tasks}], sort_keys=False, width=10_000))

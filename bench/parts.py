@@ -6,12 +6,10 @@ import io
 import json
 import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from .checklist_commands import BROKEN_MARKERS, rendered
 from .env import ROOT, BenchEnv, django_boots, inv_argv
 from .measure import timed
 
@@ -28,25 +26,6 @@ class HostDelta:
         calls = self.env.docker_calls()[self.calls:]
         return {"ssh_sessions": self.env.sessions() - self.sessions, "docker_calls": len(calls),
                 "django_boots": django_boots(calls)}
-
-
-# ---------------------------------------------------------------- 1: the checklist by hand
-def checklist_by_hand(env: BenchEnv) -> dict[str, Any]:
-    """Each command in its own `ssh` call, one after the other (no think time counted)."""
-    base = env.environ()
-    delta = HostDelta(env)
-    rows, wall, failures = [], 0.0, []
-    for check, text in rendered(env.values()):
-        argv = ["bash", "-o", "pipefail", "-c", text] if check.local else [*env.ssh_argv(), text]
-        m = timed(argv, env=base)
-        wall += m.wall_s
-        broken = [b for b in BROKEN_MARKERS if b in m.stdout or b in m.stderr]
-        ok = m.returncode in check.ok_exit and not broken and not (check.django and not m.stdout.strip())
-        if not ok:
-            failures.append(f"[{check.section}] {check.label}: exit {m.returncode} {broken} {m.stderr.strip()[-200:]}")
-        rows.append({"section": check.section, "label": check.label, "wall_s": round(m.wall_s, 3),
-                     "exit": m.returncode, "stdout_bytes": len(m.stdout.encode()), "local": check.local})
-    return {"wall_s": wall, **delta.done(), "commands": len(rows), "failures": failures, "rows": rows}
 
 
 # ---------------------------------------------------------------- the tool
@@ -67,9 +46,13 @@ def transcript_stats(doc: dict[str, Any]) -> dict[str, Any]:
     return {"remote_commands": remote, "payload_bytes": payload}
 
 
-def tool_run(env: BenchEnv, task: str, target: str, *extra: str) -> dict[str, Any]:
+def tool_run(env: BenchEnv, task: str, target: str, *extra: str, config: Path | None = None) -> dict[str, Any]:
     delta = HostDelta(env)
-    m = timed(inv_argv(task, "--target", target, "--json", *extra), env=env.environ(), cwd=ROOT)
+    environ = env.environ()
+    if config is not None:
+        environ["RUNBOOKS_CONFIG"] = str(config)
+    spawned = time.time()
+    m = timed(inv_argv(task, "--target", target, "--json", *extra), env=environ, cwd=ROOT)
     try:
         doc = json.loads(m.stdout)
     except ValueError:
@@ -77,7 +60,48 @@ def tool_run(env: BenchEnv, task: str, target: str, *extra: str) -> dict[str, An
     if m.returncode not in (0, 1, 2) or doc.get("verdict") in ("error", "failed", "aborted"):
         raise RuntimeError(f"{task} on {target}: verdict {doc.get('verdict')} exit {m.returncode}: {m.stderr[-800:]}")
     return {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "maxrss_mb": m.maxrss_mb, "exit": m.returncode,
-            "verdict": doc.get("verdict"), **transcript_stats(doc), **delta.done()}
+            "verdict": doc.get("verdict"), **transcript_stats(doc), **phases(doc, spawned, m.wall_s), **delta.done()}
+
+
+def phases(doc: dict[str, Any], spawned: float, wall: float) -> dict[str, float]:
+    """Where a single run's wall time went, from its own events: process start -> first
+    remote command sent, -> verdict (run_finished), -> process exit."""
+    tr = doc.get("transcript") if not doc.get("runs") else None
+    if not tr:
+        return {}
+    first = last = None
+    for line in (Path(tr).parent / "events.jsonl").read_text().splitlines():
+        ev = json.loads(line)
+        if ev.get("type") == "command" and first is None:
+            first = _epoch(ev["ts"])
+        elif ev.get("type") == "run_finished":
+            last = _epoch(ev["ts"])
+    if first is None or last is None:
+        return {}
+    return {"to_first_command_s": first - spawned, "commands_s": last - first, "after_verdict_s": spawned + wall - last}
+
+
+def _epoch(ts: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def profile(env: BenchEnv, task: str, target: str, config: Path | None = None, lines: int = 70) -> str:
+    """pyinstrument's view of one run (the main thread: where the wall time goes)."""
+    import tempfile
+
+    environ = env.environ()
+    if config is not None:
+        environ["RUNBOOKS_CONFIG"] = str(config)
+    with tempfile.NamedTemporaryFile(suffix=".txt") as f:
+        m = timed([sys.executable, "-m", "pyinstrument", "-i", "0.002", "-r", "text", "-o", f.name, "-m", "invoke",
+                   "-r", str(ROOT), task, "--target", target, "--json"], env=environ, cwd=ROOT)
+        text = Path(f.name).read_text(errors="replace")
+    if m.returncode not in (0, 1, 2) or not text:
+        return f"(pyinstrument did not run: exit {m.returncode}: {m.stderr[-300:]})"
+    keep = [ln for ln in text.splitlines() if ln.strip() and len(ln) < 170]
+    return "\n".join(keep[:lines])
 
 
 # ---------------------------------------------------------------- 2: Ansible
@@ -102,18 +126,23 @@ def ansible_stop_masters(aenv: dict[str, str], cp_dir: Path) -> None:
 def monitor_commands(env: BenchEnv) -> list[tuple[str, str, str | None]]:
     """monitor.all's three remote commands, rendered exactly as the monitor renders them."""
     from runbooks.packs.eatfit24.monitor import gather
+    from runbooks.packs.eatfit24.monitor.steps import SUCCESS_CREATED_LIMIT
     from runbooks.packs.eatfit24.monitor.window import parse_since
 
     w = parse_since("24h")
     v = env.values()
-    db = gather.db_command(v["backend"], gather.render_db_script(gather.db_params(w, 60, 20, [], True)))
+    # the gather's own parameters: with the worker's logs in the same batch it asks for the
+    # SUCCESS photos' creation times too (the processing-time check)
+    params = gather.db_params(w, 60, 20, None, serializer=True, success_created_limit=SUCCESS_CREATED_LIMIT)
+    db = gather.db_command(v["backend"], gather.render_db_script(params))
     return [("worker logs (filtered on host)", gather.logs_command(v["worker"], w, None, 5).render(), None),
             ("backend logs (filtered on host)", gather.logs_command(v["backend"], w, None, 5).render(), None),
             ("django shell: all DB checks", db.render(), db.stdin)]
 
 
 # ---------------------------------------------------------------- 3: engine overhead
-def engine_inprocess(env: BenchEnv, playbook: Path) -> dict[str, Any]:
+def engine_inprocess(env: BenchEnv, playbook: Path, config: Path | None = None,
+                     target: str = "bench-1") -> dict[str, Any]:
     from runbooks.config import load_config
     from runbooks.engine.options import RunOptions
     from runbooks.engine.run import run_playbook
@@ -122,9 +151,9 @@ def engine_inprocess(env: BenchEnv, playbook: Path) -> dict[str, Any]:
     from runbooks.record.redact import Redactor
 
     start = time.perf_counter()
-    target = load_config(env.config).target("bench-1")
+    tgt = load_config(config or env.config).target(target)
     pb = load_playbook(playbook)
-    res = run_playbook(pb, target, RunOptions(task="noop50", transcript_dir=env.out / "transcripts", interactive=False),
+    res = run_playbook(pb, tgt, RunOptions(task="noop50", transcript_dir=env.out / "transcripts", interactive=False),
                        Out(stream=io.StringIO()), Redactor())
     wall = time.perf_counter() - start
     if res.verdict != "ok":
@@ -138,28 +167,26 @@ def noop_playbook(path: Path, n: int) -> Path:
     return path
 
 
-# The engine's wrapper around a command (connectors/ssh.py _wrap, default 300 s timeout).
-WRAPPED_TRUE = "echo __runbooks_pgid=$$ >&2; exec timeout -k 5 310 /bin/sh -c true"
+def wrapped_true() -> str:
+    """The engine's wrapper around `true` (connectors/hostguard.py, default 300 s timeout)."""
+    from runbooks.connectors.hostguard import wrap
+
+    return wrap("true", 300)
 
 
-def raw_paramiko(env: BenchEnv, n: int, wrapped: bool = False) -> dict[str, Any]:
+def raw_paramiko(s: Any, n: int, wrapped: bool = False) -> dict[str, Any]:
     """One paramiko connection (strict host key), `true` n times with exec_command
     (`wrapped`: the same command string the engine sends, so only the engine's Python differs)."""
-    import paramiko
+    from .wan import raw_client
 
-    s = env.servers[0]
     start = time.perf_counter()
-    client = paramiko.SSHClient()
-    client.load_host_keys(str(s.known_hosts))
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    client.connect(s.host, port=s.port, username=s.user, key_filename=str(s.identity_file),
-                   look_for_keys=False, allow_agent=False)
+    client = raw_client(s.port, s.user, s.identity_file, s.known_hosts)
     connected = time.perf_counter()
     transport = client.get_transport()
     assert transport is not None
     for _ in range(n):  # per command: open a channel, exec, read to EOF, exit status, close
         chan = transport.open_session()
-        chan.exec_command(WRAPPED_TRUE if wrapped else "true")
+        chan.exec_command(wrapped_true() if wrapped else "true")
         chan.shutdown_write()
         while chan.recv(65536) or chan.recv_stderr_ready():
             chan.recv_stderr(65536)
@@ -169,44 +196,6 @@ def raw_paramiko(env: BenchEnv, n: int, wrapped: bool = False) -> dict[str, Any]
     end = time.perf_counter()
     client.close()
     return {"wall_s": end - start, "connect_s": connected - start, "per_command_ms": (end - connected) / n * 1000}
-
-
-# ---------------------------------------------------------------- 4: fan-out floor
-def raw_parallel_floor(env: BenchEnv, n_targets: int, backend_logs: bool = False) -> dict[str, Any]:
-    """The host's own cost: monitor.p0's remote commands (worker log scan + Django shell;
-    `backend_logs`: monitor.all's three) sent raw over paramiko to n sshds at once, no
-    engine, no process start-up. What no tool can beat here."""
-    import paramiko
-
-    cmds = [c for c in monitor_commands(env) if backend_logs or not c[0].startswith("backend")]
-    errors: list[str] = []
-
-    def one(i: int) -> None:
-        s = env.servers[i]
-        client = paramiko.SSHClient()
-        client.load_host_keys(str(s.known_hosts))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        client.connect(s.host, port=s.port, username=s.user, key_filename=str(s.identity_file),
-                       look_for_keys=False, allow_agent=False)
-        for _name, text, stdin in cmds:
-            i_, o, _e = client.exec_command(text)
-            if stdin is not None:
-                i_.write(stdin)
-            i_.channel.shutdown_write()
-            o.read()
-            if o.channel.recv_exit_status() != 0:
-                errors.append(f"{_name} exit {o.channel.recv_exit_status()} on sshd {i + 1}")
-        client.close()
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n_targets)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise RuntimeError("; ".join(errors))
-    return {"wall_s": time.perf_counter() - start}
 
 
 # ---------------------------------------------------------------- 6: start-up

@@ -121,18 +121,32 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
         return _fail(out, spec, exc.message, exc.exit_code)
 
     restore = _sigterm_as_interrupt()
+    lost: list[str] = []  # targets whose requested outputs could not be written
+    after_lock = threading.Lock()
+
+    def run_one(t: Target, o: RunOptions, plan: Plan) -> RunResult:
+        # each target's after-hook (alert history, metrics) right after its run: with many
+        # targets it overlaps the others' remote commands instead of following them all
+        r = run_playbook(playbook, t, o, out, redactor, plan)
+        with after_lock:
+            if not _after(spec, out, r, t):
+                lost.append(t.name)
+        return r
+
     try:
         if len(targets) == 1:
-            results = [run_playbook(playbook, targets[0], opts[0], out, redactor, plans[0])]
+            results = [run_one(targets[0], opts[0], plans[0])]
         elif playbook.serial:
             out.prefix_targets = True
             results = run_serial(playbook, targets, opts, plans, out, redactor)
             targets = targets[:len(results)]  # the ones the first failure stopped are named, not run
+            for r, t in zip(results, targets, strict=True):  # one at a time already: the hooks after
+                if not _after(spec, out, r, t):
+                    lost.append(t.name)
         else:
             out.prefix_targets = True
-            with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
-                futures = [pool.submit(run_playbook, playbook, t, o, out, redactor, p)
-                           for t, o, p in zip(targets, opts, plans, strict=True)]
+            with ThreadPoolExecutor(max_workers=min(64, len(targets))) as pool:
+                futures = [pool.submit(run_one, t, o, p) for t, o, p in zip(targets, opts, plans, strict=True)]
                 try:
                     results = [f.result() for f in futures]
                 except KeyboardInterrupt:
@@ -143,7 +157,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     finally:
         restore()
     try:
-        return _report(spec, out, redactor, results, targets)
+        return _report(spec, out, redactor, results, bool(lost))
     finally:
         out.close_records()  # each run's transcript.cast ends with its summary block
         # Sealed again now the record is complete: the after-hook (alert lifecycle) appends
@@ -153,19 +167,23 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
                 seal_run(Path(r.transcript).parent, config.signing_key, _warner(out, t.name))
 
 
-def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResult], targets: list[Target]) -> int:
-    lost_outputs = False
-    for r, t in zip(results, targets, strict=True):
-        if spec.after is not None:
-            try:
-                spec.after(r, t, out)
-            except RunbooksError as exc:
-                out.error(exc.message)
-                lost_outputs = True
-            except OSError as exc:  # --metrics-out unwritable, history on a full disk, ...
-                out.error(f"{t.name}: could not write the run's outputs: {exc.strerror or exc}"
-                          + (f": {exc.filename}" if getattr(exc, "filename", None) else ""))
-                lost_outputs = True
+def _after(spec: TaskSpec, out: Out, r: RunResult, t: Target) -> bool:
+    """The task's after-hook for one run; False when an output it was asked for was lost."""
+    if spec.after is None:
+        return True
+    try:
+        spec.after(r, t, out)
+    except RunbooksError as exc:
+        out.error(exc.message)
+        return False
+    except OSError as exc:  # --metrics-out unwritable, history on a full disk, ...
+        out.error(f"{t.name}: could not write the run's outputs: {exc.strerror or exc}"
+                  + (f": {exc.filename}" if getattr(exc, "filename", None) else ""))
+        return False
+    return True
+
+
+def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResult], lost_outputs: bool) -> int:
     worst = max(results, key=lambda r: VERDICT_RANK[r.verdict])
     if spec.json:
         doc: dict[str, Any]

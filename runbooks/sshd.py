@@ -89,8 +89,8 @@ class SshServer:
         setenv = dict(env or {})
         if path_prepend:
             setenv["PATH"] = f"{path_prepend}:/usr/local/bin:/usr/bin:/bin"
-        for k, v in setenv.items():
-            env_lines.append(f'SetEnv {k}="{v}"')
+        if setenv:  # one line: sshd keeps only the first SetEnv line it reads
+            env_lines.append("SetEnv " + " ".join(f'{k}="{v}"' for k, v in setenv.items()))
         config = workdir / "sshd_config"
         config.write_text("\n".join([
             f"Port {port}",

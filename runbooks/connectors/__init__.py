@@ -9,11 +9,18 @@ __all__ = ["Connector", "OutputCallback", "connect"]
 
 
 def connect(target: Target) -> Connector:
-    """Open ONE connection for the whole run (closed by the caller)."""
+    """Open ONE connection for the whole run (closed by the caller); the one a task
+    started early (connectors/early.py) when there is one."""
+    from runbooks.connectors import early
+
+    started = early.take(target)
+    if started is not None:
+        conn: Connector = started
+        return conn
     if target.transport == "local":
         from runbooks.connectors.local import LocalConnector
 
-        conn: Connector = LocalConnector(target)
+        conn = LocalConnector(target)
     else:
         from runbooks.connectors.ssh import SshConnector
 

@@ -11,10 +11,10 @@ host's own ssh_config files) before anything connects; each hop's fingerprint is
 (`hops`, in the transcript's `connected` event).
 
 Timeouts: closing an SSH channel does not stop a command on the host (no pty, no SIGHUP).
-Every command is therefore wrapped so that it first reports its process group id on
-stderr; on timeout or Ctrl-C we send `kill -TERM/-KILL -- -PGID` over the same
-connection. A host-side `timeout` backstop (deadline + grace) kills it even if the
-connection itself is lost.
+Every command is therefore wrapped (connectors/hostguard.py) so that it first reports its
+process group id on stderr; on timeout or Ctrl-C we send `kill -TERM/-KILL -- -PGID` over
+the same connection. A per-connection guard on the host (deadline + grace) kills it even if
+the connection itself is lost.
 
 Environment: the target's `env:` values (tokens, passwords) never appear on a command
 line, where every user of the host sees them in `ps` for as long as the command runs.
@@ -31,6 +31,7 @@ import logging
 import os
 import select
 import shlex
+import socket
 import threading
 import time
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 import paramiko
 
 from runbooks.config import Target
+from runbooks.connectors import early, hostguard
 from runbooks.connectors.base import TIMEOUT_EXIT, OutputCallback, live_decoders
 from runbooks.errors import ConnectError, ConnectionLost, HostKeyError
 from runbooks.model import Result
@@ -52,8 +54,8 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 # one line; without a handler Python's last-resort handler would print them too.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
-PID_MARK = "__runbooks_pgid="
-BACKSTOP_GRACE = 10
+PID_MARK = hostguard.PID_MARK
+EOF_GRACE = 0.5  # seconds to wait for a channel's EOF once its exit status has arrived
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -112,7 +114,8 @@ class SshConnector:
     def commands_run(self) -> int:
         return self._count
 
-    def open(self) -> None:
+    def open(self, sock: Any = None) -> None:
+        """`sock`: a TCP connection to the target already made (connectors/early.py)."""
         from fabric import Config, Connection
 
         t = self.target
@@ -137,6 +140,17 @@ class SshConnector:
             if not gw.connect_timeout:  # ssh_config ConnectTimeout wins, else the target's
                 gw.connect_timeout = t.connect_timeout
         self._gateways = list(gateways)
+        if sock is not None and conn.gateway:
+            sock.close()  # ProxyJump/ProxyCommand: the connection goes through them, not this socket
+            sock = None
+        if not conn.gateway:
+            sock = sock or self._tcp(conn.host, int(conn.port))
+            # SSH writes small messages back to back (an exec request, then the command's
+            # stdin, then EOF): with Nagle's algorithm each waits for the previous one's ACK,
+            # up to a delayed-ACK timeout (40 ms) or a round trip. OpenSSH disables it too.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(None)
+            conn.connect_kwargs["sock"] = sock
         try:
             self._open(conn)
         except BaseException:
@@ -150,6 +164,15 @@ class SshConnector:
         # Connection order: Fabric dials the deepest gateway first.
         self.hops = [{"address": f"{g.user}@{g.host}:{g.port}", "host_key": fingerprint(g.transport.get_remote_server_key())}
                      for g in reversed(gateways) if g.transport is not None]
+
+    def _tcp(self, host: str, port: int) -> socket.socket:
+        t = self.target.connect_timeout
+        try:
+            return socket.create_connection((host, port), timeout=t)
+        except TimeoutError as exc:
+            raise ConnectError(f"cannot reach {self.description}: timed out after {t:g}s") from exc
+        except OSError as exc:
+            raise ConnectError(f"cannot reach {self.description}: {exc.strerror or exc}") from exc
 
     def _open(self, conn: Any) -> None:
         t = self.target
@@ -245,14 +268,7 @@ class SshConnector:
             env = ('IFS= read -r __rb_n || exit 125; __rb_env=; while [ "$__rb_n" -gt 0 ]; do '
                    'IFS= read -r __rb_l || exit 125; __rb_env="$__rb_env$__rb_l\n"; __rb_n=$((__rb_n - 1)); done; '
                    'eval "$__rb_env"; unset __rb_env __rb_l __rb_n; ')
-        inner = f"{env}{command}"
-        if timeout:
-            backstop = int(timeout) + BACKSTOP_GRACE
-            run = f"exec timeout -k 5 {backstop} /bin/sh -c {shlex.quote(inner)}"
-        else:
-            run = f"exec /bin/sh -c {shlex.quote(inner)}"
-        # sshd starts the session with setsid(): $$ is the process group leader.
-        return f"echo {PID_MARK}$$ >&2; {run}"
+        return hostguard.wrap(f"{env}{command}", timeout)
 
     def _kill_remote(self, pgid: int | None) -> None:
         if pgid is None or self._transport is None or not self._transport.is_active():
@@ -278,6 +294,7 @@ class SshConnector:
         try:
             chan = self._transport.open_session(timeout=30)
             chan.exec_command(self._wrap(command, timeout))
+            early.commands_sent()
         except (paramiko.SSHException, OSError) as exc:
             raise ConnectError(f"lost the connection to {self.description}: {exc}") from exc
         out: list[bytes] = []
@@ -285,6 +302,7 @@ class SshConnector:
         pgid: int | None = None
         marker_done = False
         timed_out = False
+        exited_at = 0.0
         deadline = start + timeout if timeout else None
         live = live_decoders()
         try:
@@ -324,7 +342,11 @@ class SshConnector:
                 if progressed:
                     continue
                 if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                    break
+                    # sshd may send the exit status before the last output: wait for the
+                    # channel's EOF, briefly (a background process can hold the output open)
+                    exited_at = exited_at or time.monotonic()
+                    if chan.eof_received or chan.closed or time.monotonic() - exited_at > EOF_GRACE:
+                        break
                 if cancel is not None and cancel.is_set():
                     raise KeyboardInterrupt
                 if deadline is not None and time.monotonic() >= deadline:
@@ -333,7 +355,14 @@ class SshConnector:
                     self._kill_remote(pgid)
                     break
                 wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
-                select.select([chan], [], [], wait)
+                if exited_at:
+                    wait = min(wait, 0.01)
+                if chan.eof_received:
+                    # the channel's pipe stays readable after EOF: wait for the exit status
+                    # instead of spinning on select (CPU every other target's run needs)
+                    chan.status_event.wait(wait)
+                else:
+                    select.select([chan], [], [], wait)
         except BaseException as exc:
             # Ctrl-C or a crash: never leave the command running on the host.
             chan.close()

@@ -1,7 +1,8 @@
 """One handler per request type a step yields, chosen by the request's type.
 
     Command      run it on the target (or render it only, under --dry-run if it mutates)
-    Batch        read-only commands, concurrently on the run's one connection
+    Batch        read-only commands, concurrently on the run's one connection (and any
+                 HttpRequest in it, at the same time, from the operator's machine)
     HttpRequest  from the operator's machine, with the target's credentials
     Confirm      the operator policy (engine/operator.py)
     Prompt       the operator policy
@@ -137,37 +138,55 @@ class Handlers:
         self._finished(scope, p, res)
         return res
 
-    def batch(self, scope: StepScope, batch: Batch) -> tuple[Result, ...]:
-        """Run read-only commands concurrently on the one connection (a channel each).
+    def batch(self, scope: StepScope, batch: Batch) -> tuple[Any, ...]:
+        """Run read-only commands concurrently on the one connection (a channel each), and
+        any HttpRequest in the batch from the operator's machine at the same time: the step
+        gets a Result or an HttpResponse for each item, in the order given.
 
         Ctrl-C (or a fan-out cancel) sets one event that every command's loop watches:
         each kills its process group on the host before the interrupt goes on."""
         s = self.s
-        cmds: list[Command] = list(batch.commands)
+        items = list(batch.commands)
+        cmds: list[Command] = [c for c in items if not isinstance(c, HttpRequest)]
         if any(c.mutates for c in cmds):
             raise RunbooksError(f"step {scope.step.name}: a Batch may hold only read-only commands")
-        if len(cmds) <= 1:
-            return tuple(self.command(scope, c) for c in cmds)
+        if len(items) <= 1:
+            return tuple(self.handle(scope, c) for c in items)
         conn = s.conn
-        assert conn is not None
-        prepared = [self._started(scope, c, False, batch=len(cmds)) for c in cmds]
+        assert conn is not None or not cmds
+        prepared = {i: self._started(scope, c, False, batch=len(cmds)) for i, c in enumerate(items)
+                    if not isinstance(c, HttpRequest)}
         stop = threading.Event()
         s.remote_commands += len(prepared)
-        results: list[Result | None] = [None] * len(prepared)
+        results: list[Any] = [None] * len(items)
         cancel = s.options.cancel
-        with ThreadPoolExecutor(max_workers=len(prepared)) as pool:
-            futures = {pool.submit(conn.run, p.command.render(), timeout=p.timeout, stdin=p.command.stdin,
-                                   display=p.display, cancel=stop): i for i, p in enumerate(prepared)}
+        with ThreadPoolExecutor(max_workers=len(items)) as pool:
+            futures: dict[Any, int] = {}
+            for i, item in enumerate(items):
+                if i in prepared:
+                    p = prepared[i]
+                    assert conn is not None
+                    futures[pool.submit(conn.run, p.command.render(), timeout=p.timeout, stdin=p.command.stdin,
+                                        display=p.display, cancel=stop)] = i
+                    continue
+                headers, answered = self._http_begin(scope, item)
+                if answered is not None:
+                    results[i] = self._http_end(scope, item, answered)
+                else:
+                    futures[pool.submit(self._http_send, item, headers)] = i
             pending = set(futures)
             try:
                 while pending:
                     if cancel is not None and cancel.is_set():
                         raise KeyboardInterrupt
                     done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                    for fut in done:  # each result names its own command: they finish in any order
+                    for fut in done:  # each result names its own item: they finish in any order
                         i = futures[fut]
-                        res = results[i] = fut.result()
-                        self._finished(scope, prepared[i], res)
+                        if i in prepared:
+                            res = results[i] = fut.result()
+                            self._finished(scope, prepared[i], res)
+                        else:
+                            results[i] = self._http_end(scope, items[i], fut.result())
             except BaseException:
                 stop.set()  # every command still running is killed on the host
                 for fut in pending:
@@ -176,11 +195,16 @@ class Handlers:
                     except BaseException:  # noqa: BLE001 - they end by raising KeyboardInterrupt
                         pass
                 raise
-        return tuple(r for r in results if r is not None)
+        return tuple(results)
 
     # -- the rest ------------------------------------------------------------------------
     def http(self, scope: StepScope, req: HttpRequest) -> HttpResponse:
-        s, step = self.s, scope.step
+        headers, resp = self._http_begin(scope, req)
+        return self._http_end(scope, req, resp if resp is not None else self._http_send(req, headers))
+
+    def _http_begin(self, scope: StepScope, req: HttpRequest) -> tuple[dict[str, str], HttpResponse | None]:
+        """Headers to send, or the answer already (credentials not set)."""
+        s = self.s
         # The target's configured headers (credentials) go only to the target's own API
         # origin, never to another host a playbook names; plus the request's own headers.
         # ${VAR} references in either are resolved here, at the last moment, and every
@@ -191,13 +215,18 @@ class Handlers:
         headers, missing = merged.resolved_headers()
         s.redactor.add(headers.values())
         if missing:
-            resp = HttpResponse(0, {}, b"", 0.0, error=f"credentials not set: ${{{'}, ${'.join(missing)}}}")
-        else:
-            s.events("http", step=step.name, method=req.method, url=req.url, header_names=sorted(headers))
-            resp = s.http.send(req, headers, s.target.api.verify_tls, follow_redirects=s.target.api.follow_redirects)
-        s.events("http_finished", step=step.name, method=req.method, url=req.url, status=resp.status,
-                 duration_s=round(resp.duration_s, 3), error=resp.error,
-                 body=resp.body[:4000].decode("utf-8", "replace"))
+            return headers, HttpResponse(0, {}, b"", 0.0, error=f"credentials not set: ${{{'}, ${'.join(missing)}}}")
+        s.events("http", step=scope.step.name, method=req.method, url=req.url, header_names=sorted(headers))
+        return headers, None
+
+    def _http_send(self, req: HttpRequest, headers: dict[str, str]) -> HttpResponse:
+        s = self.s
+        return s.http.send(req, headers, s.target.api.verify_tls, follow_redirects=s.target.api.follow_redirects)
+
+    def _http_end(self, scope: StepScope, req: HttpRequest, resp: HttpResponse) -> HttpResponse:
+        self.s.events("http_finished", step=scope.step.name, method=req.method, url=req.url, status=resp.status,
+                      duration_s=round(resp.duration_s, 3), error=resp.error,
+                      body=resp.body[:4000].decode("utf-8", "replace"))
         return resp
 
     def confirm(self, scope: StepScope, req: Confirm) -> bool:

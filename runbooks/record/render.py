@@ -58,8 +58,13 @@ def _pretty_json_lines(lines: list[str]) -> list[str]:
     shown pretty-printed, so it can be read and folded like any other output."""
     out: list[str] = []
     for line in lines:
+        # JSON is an object or an array: a line that does not end like one is not parsed
+        # (log lines full of brackets would each cost a failed json.loads)
+        if len(line) < JSON_PRETTY_MIN or line.rstrip()[-1:] not in ("}", "]"):
+            out.append(line)
+            continue
         start = min((i for i in (line.find("{"), line.find("[")) if i >= 0), default=-1)
-        if len(line) >= JSON_PRETTY_MIN and start >= 0:
+        if start >= 0:
             try:
                 value = json.loads(line[start:])
             except ValueError:

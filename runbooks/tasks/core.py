@@ -39,6 +39,10 @@ def finish(code: int) -> None:
 @task(help=COMMON_HELP)
 def doctor(c, target=None, json=False, transcript_dir=None, verbose=False):
     """Check a target: SSH + verified host key, docker, containers, project repo, Django shell."""
+    from runbooks.connectors import early
+    from runbooks.packs.eatfit24.target import require
+
+    early.start_for(target, transcript_dir, lambda t: require(t, project_dir=True))  # handshake while the rest loads
     from runbooks.app import TaskSpec, run_task
 
     finish(run_task(TaskSpec(task="doctor", playbook="doctor", target=target, json=json, transcript_dir=transcript_dir,

@@ -18,25 +18,34 @@ MONITOR_HELP = {
 
 
 def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, notify=None, verbose=False) -> int:
-    from runbooks.alerts import notify as notifier
-    from runbooks.app import TaskSpec, run_task
+    from runbooks.connectors import early
     from runbooks.errors import RunbooksError
     from runbooks.packs.eatfit24.monitor import run_vars
-    from runbooks.record.console import Out
 
     task_name = f"monitor.{name}"
     try:
         variables = run_vars(task_name, since=since or "24h", tail=tail)
-        channels = notifier.parse(notify)
+        channels = None
+        if notify:
+            from runbooks.alerts import notify as notifier
+
+            channels = notifier.parse(notify)
         if metrics_out:
             from runbooks.record.transcript import ensure_writable_file
 
             ensure_writable_file(metrics_out, "--metrics-out")  # before anything runs, not after the verdict
     except RunbooksError as exc:
-        from runbooks.app import _fail
+        from runbooks.app import TaskSpec, _fail
+        from runbooks.record.console import Out
 
         return _fail(Out(json_mode=json), TaskSpec(task=task_name, playbook="monitor", target=target, json=json),
                      exc.message, exc.exit_code)
+    from runbooks.packs.eatfit24.target import require
+
+    early.start_for(target, transcript_dir, require)  # the handshake runs while the rest loads
+    early.when_busy(_after_imports)  # what the verdict needs, loaded while the host works
+
+    from runbooks.app import TaskSpec, run_task
 
     runs: list = []  # every target's run: one exposition file for all of them (fan-out)
 
@@ -52,6 +61,11 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
 
     return run_task(TaskSpec(task=task_name, playbook="monitor", target=target, json=json,
                              transcript_dir=transcript_dir, vars=variables, after=after, verbose=verbose))
+
+
+def _after_imports() -> None:
+    import runbooks.alerts.hook  # noqa: F401
+    import runbooks.transcripts.seal  # noqa: F401
 
 
 def _alerts(result, tgt, out, transcript_dir, channels) -> None:

@@ -18,13 +18,10 @@ no manage.py) is `cannot_run` instead: exit 3, as the contract says.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from runbooks.initdata import stale_notes
-from runbooks.model import Batch, Finding, HttpRequest, HttpResponse, Note, Result, StepOutcome
-from runbooks.packs.eatfit24.monitor import coverage, gather
+from runbooks.model import Batch, Finding, HttpResponse, Note, Result, StepOutcome
+from runbooks.packs.eatfit24.monitor import api, coverage, gather
 from runbooks.packs.eatfit24.monitor.anomaly import ANOMALY_RULES
 from runbooks.packs.eatfit24.monitor.catalog import CATALOG
 from runbooks.packs.eatfit24.monitor.custom import evaluate_custom
@@ -175,6 +172,9 @@ SUCCESS_CREATED_LIMIT = 2000
 
 def _validate_gather(params: Mapping[str, Any]) -> None:
     _validate_db(params)
+    if "api" in params and not isinstance(params["api"], bool):
+        raise ValueError("api: must be true or false")
+    api.validate_path(params)
 
 
 @step_kind("monitor.gather", validate=_validate_gather)
@@ -184,9 +184,17 @@ def gather_step(step: Step, ctx: StepContext) -> StepGen:
     time to a verdict is the slowest source, not their sum. Same commands, same count."""
     needs = list(ctx.vars.get("needs") or NEEDS)
     parts = [p for p in GATHER_PARTS if p in needs]
-    if not parts:
+    with_api = bool(step.params.get("api")) and "api" in needs
+    if not parts and not with_api:
         return StepOutcome(status="skipped", message="no remote facts needed")
     s = settings_for(ctx)
+    facts: dict[str, Any] = {}
+    prepared: Any = None
+    if with_api:  # the API GET travels with the remote commands, not after them
+        prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone)
+        if isinstance(prepared, StepOutcome):
+            facts.update(prepared.facts, api_outcome={"status": prepared.status, "message": prepared.message})
+            prepared = None
     window = parse_since(ctx.vars.get("since") or "24h")
     tail = parse_tail(ctx.vars.get("tail"))
     commands = []
@@ -199,11 +207,19 @@ def gather_step(step: Step, ctx: StepContext) -> StepGen:
         else:
             role = part.split("_")[0]
             commands.append(gather.logs_command(ctx.target.containers[role], window, tail, int(s["context_lines"])))
-    results = yield Batch(tuple(commands))
-    facts: dict[str, Any] = {}
+    results = yield Batch(tuple(commands) + ((prepared[0],) if prepared else ()))
     errors: dict[str, str] = {}
     messages: list[str] = []
     cannot: list[str] = []
+    if prepared:
+        resp = results[-1]
+        assert isinstance(resp, HttpResponse)
+        out = yield from api.interpret(resp, prepared[1], prepared[2])
+        facts.update({k: v for k, v in out.facts.items() if k != "errors"},
+                     api_outcome={"status": out.status, "message": out.message})
+        errors.update(out.facts.get("errors") or {})
+        messages.append(f"api: {out.message}")
+        results = results[:-1]
     for part, res in zip(parts, results, strict=True):
         if part == "db":
             out = yield from interpret_db(res)
@@ -223,84 +239,22 @@ def gather_step(step: Step, ctx: StepContext) -> StepGen:
 
 # --- monitor.api ----------------------------------------------------------------------
 
-def _validate_api(params: Mapping[str, Any]) -> None:
-    path = params.get("path", "/api/v1/meals/")
-    if not isinstance(path, str) or not path.startswith("/") or any(ch in path for ch in "?# \n"):
-        raise ValueError("path: must be an absolute URL path without query")
-
-
-def _api_skip(reason: str) -> StepOutcome:
-    """The operator did not configure the API check: `not configured`, listed as such."""
-    return StepOutcome(status="skipped", message=reason,
-                       facts={"api": {"evaluated": False, "not_configured": True, "reason": reason}})
-
-
-def meals_from_body(body: Any) -> list[Mapping[str, Any]] | None:
-    """The facts file: `?date=` returns an object with `meals`; tolerate the paginated and
-    bare-list forms too, so a changed API shape is reported rather than misread."""
-    if isinstance(body, Mapping):
-        for key in ("meals", "results"):
-            if isinstance(body.get(key), list):
-                return [m for m in body[key] if isinstance(m, Mapping)]
-        return None
-    if isinstance(body, list):
-        return [m for m in body if isinstance(m, Mapping)]
-    return None
-
-
-def api_facts(meals: list[Mapping[str, Any]], date: str) -> dict[str, Any]:
-    bad_photos, failed_meals, n_photos = [], [], 0
-    for m in meals:
-        if str(m.get("status")) == "FAILED":
-            failed_meals.append({"meal_id": m.get("id"), "status": "FAILED", "date": date, "source": "api"})
-        for ph in m.get("photos") or []:
-            n_photos += 1
-            st = ph.get("status") if isinstance(ph, Mapping) else None
-            if st != "SUCCESS":
-                bad_photos.append({"meal_id": m.get("id"), "photo_id": ph.get("id") if isinstance(ph, Mapping) else None,
-                                   "status": st, "source": "api"})
-    return {"evaluated": True, "date": date, "meals": len(meals), "photos": n_photos,
-            "non_success_photos": bad_photos, "failed_meals": failed_meals}
-
-
-@step_kind("monitor.api", validate=_validate_api)
+@step_kind("monitor.api", validate=api.validate_path)
 def api_step(step: Step, ctx: StepContext) -> StepGen:
-    api = ctx.target.api
-    if not api.base_url:
-        return _api_skip(f"no api.base_url configured for target {ctx.target.name}")
-    if not api.headers:
-        return _api_skip("no API credentials configured (api.headers, e.g. X-Telegram-Init-Data: ${EATFIT24_INIT_DATA})")
-    _, missing = api.resolved_headers()
-    if missing:
-        return _api_skip(f"API credentials not set in the environment: {', '.join(sorted(set(missing)))}")
-    yield from stale_notes(api)
+    for facts in ctx.facts.values():  # the gather's batch made the request already
+        done = api.replay(facts) if isinstance(facts, Mapping) else None
+        if done is not None:
+            return done
     s = settings_for(ctx)
     db = _gathered(ctx, "db") or {}
-    date = db.get("today") or datetime.now(ZoneInfo(s.app_timezone)).date().isoformat()
-    url = f"{api.base_url}{step.params.get('path', '/api/v1/meals/')}?date={date}"
-    resp = yield HttpRequest("GET", url, headers=dict(api.headers), timeout=api.timeout)
+    prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone,
+                                      db.get("today"))
+    if isinstance(prepared, StepOutcome):
+        return prepared
+    req, url, date = prepared
+    resp = yield req
     assert isinstance(resp, HttpResponse)
-    if resp.error:
-        yield Note(f"GET {url}: {resp.error}", level="error")
-        return _failed("api", f"GET {url}: {resp.error}")
-    if resp.status in (401, 403):
-        reason = (f"GET {url}: HTTP {resp.status}, the API rejected the credentials "
-                  "(X-Telegram-Init-Data expires after 24 h: refresh it)")
-        yield Note(reason, level="error")
-        return _failed("api", reason)
-    if resp.status != 200:
-        yield Note(f"GET {url}: HTTP {resp.status}", level="error")
-        return _failed("api", f"GET {url}: HTTP {resp.status}")
-    try:
-        body = resp.json()
-    except ValueError as exc:
-        return _failed("api", f"GET {url}: response is not JSON ({exc})")
-    meals = meals_from_body(body)
-    if meals is None:
-        return _failed("api", f"GET {url}: unexpected response shape (no 'meals' list)")
-    facts = api_facts(meals, date)
-    return StepOutcome(status="ok", message=f"{facts['meals']} meals, {facts['photos']} photos on {date}",
-                       facts={"api": facts})
+    return (yield from api.interpret(resp, url, date))
 
 
 # --- monitor.evaluate -----------------------------------------------------------------
