@@ -182,7 +182,7 @@ def gather_step(step: Step, ctx: StepContext) -> StepGen:
     """The log scans and the Django shell as ONE concurrent batch on the run's connection:
     the scans no longer wait for the Django boot (the slowest part on a real host), so the
     time to a verdict is the slowest source, not their sum. Same commands, same count."""
-    needs = list(ctx.vars.get("needs") or NEEDS)
+    needs = list(ctx.vars.get("needs") or needs_for(list(NEEDS)))  # no `needs` var: every fact the checks use
     parts = [p for p in GATHER_PARTS if p in needs]
     with_api = bool(step.params.get("api")) and "api" in needs
     if not parts and not with_api:
