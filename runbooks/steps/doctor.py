@@ -1,6 +1,6 @@
 """`doctor`: can this target run the playbooks? One shell probe for what the target
 configures: connection and host key (by connecting), the host's tools (docker when a
-container is configured or a pack needs it, timeout, grep, date, the log-scan filter on the
+container is configured or a pack needs it, setsid, grep, date, the log-scan filter on the
 host's awk), each `containers.<role>` and its state, `project_dir` as a git checkout with a
 compose file. What the target does not configure is listed, not an error.
 
@@ -36,7 +36,7 @@ rb() { n=$1; shift; o=$("$@" 2>&1); c=$?; printf '@@rb %s %s\n%s\n' "$n" "$c" "$
 {% if docker %}
 rb docker docker version --format {{ '{{.Client.Version}}' }}
 {% endif %}
-rb timeout sh -c 'command -v timeout'
+rb setsid sh -c 'command -v setsid'
 rb grep sh -c 'command -v grep'
 rb date date -u +%Y-%m-%dT%H:%M:%SZ
 rb awk_filter sh -c 'printf "%s\\n" "$2" | awk -v B=1 -v A=1 "$1"' rb {{ filter }} {{ filter_sample }}
@@ -60,7 +60,7 @@ FILTER_SAMPLE = "2026-01-01T00:00:00.000000000Z rb-doctor-marker id=1"
 
 HINTS = {
     "docker": "install the docker CLI on the host, or fix PATH for the SSH user",
-    "timeout": "coreutils `timeout` is needed to kill timed-out commands on the host",
+    "setsid": "util-linux `setsid` starts the host-side guard that kills a command whose client vanished (lost link, killed laptop)",
     "grep": "grep is needed on the host (the compose file probe, the playbooks' checks)",
     "date": "`date -u` tells the host's clock: log coverage is measured against it",
     "awk_filter": "the log-scan filter (logs.scan, the monitor) needs a POSIX awk (mawk, gawk or busybox awk) that runs its program",
@@ -140,7 +140,7 @@ def host_checks(ctx: StepContext, probe: dict[str, tuple[int, str]], docker: boo
                 role_hints: dict[str, str]) -> Iterator[dict[str, Any]]:
     tgt = ctx.target.name
     names = ["docker"] if docker else []
-    for name in (*names, "timeout", "grep", "date"):
+    for name in (*names, "setsid", "grep", "date"):
         code, text = probe.get(name, (127, "no answer"))
         hint = DOCKER_DAEMON_HINT if name == "docker" and "docker daemon" in text.lower() else HINTS[name]
         skew = clock_skew(text) if name == "date" and code == 0 else None

@@ -32,7 +32,7 @@ def _doctor(tmp_path: Path, path_prepend: str | None, **fields: Any) -> tuple[in
 def test_a_host_only_target_is_ready_and_told_what_it_does_not_configure(tmp_path: Path, awk: str) -> None:
     code, checks, err, cmds = _doctor(tmp_path, str(awk_dir(awk, tmp_path)))
     assert code == 0, (checks, err)
-    for tool in ("timeout", "grep", "date", "awk_filter"):
+    for tool in ("setsid", "grep", "date", "awk_filter"):
         assert checks[f"doctor_{tool}"]["status"] == "ok", checks
     assert "runs the log filter" in checks["doctor_awk_filter"]["title"]
     assert checks["doctor_containers"]["status"] == "not_configured"
