@@ -146,7 +146,7 @@ def engine_inprocess(env: BenchEnv, playbook: Path, config: Path | None = None,
     from runbooks.config import load_config
     from runbooks.engine.options import RunOptions
     from runbooks.engine.run import run_playbook
-    from runbooks.playbook import load_playbook
+    from runbooks.lang.parse import load_playbook
     from runbooks.record.console import Out
     from runbooks.record.redact import Redactor
 

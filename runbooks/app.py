@@ -27,10 +27,11 @@ from runbooks.engine.run import run_playbook
 from runbooks.engine.verdict import RANK as VERDICT_RANK
 from runbooks.engine.verdict import refused
 from runbooks.errors import CANNOT_RUN, InputError, RunbooksError, Terminated
+from runbooks.lang.model import Playbook
+from runbooks.lang.parse import load_playbook
 from runbooks.lang.plan import Selection
 from runbooks.lang.serial import run_serial
 from runbooks.model import RunResult
-from runbooks.playbook import Playbook, load_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 from runbooks.record.transcript import default_transcript_dir, ensure_writable, iso, utcnow

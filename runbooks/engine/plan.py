@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runbooks.conditions import evaluate
 from runbooks.errors import InputError
+from runbooks.lang.expr import evaluate
 from runbooks.lang.plan import prompts_without_answer, select
 from runbooks.steps import target_variables
 
 if TYPE_CHECKING:
     from runbooks.config import Target
     from runbooks.engine.options import RunOptions
-    from runbooks.playbook import Playbook
+    from runbooks.lang.model import Playbook
     from runbooks.steps.base import Step
 
 

@@ -40,10 +40,10 @@ from runbooks.engine.recovery import Recovery
 from runbooks.errors import Aborted, ConnectError, InputError, RunbooksError
 from runbooks.http import UrllibTransport
 from runbooks.lang.control import run_controlled
+from runbooks.lang.model import Playbook
 from runbooks.lang.outputs import step_output
 from runbooks.lang.scope import RunScope
 from runbooks.model import Finding, RunResult, StepOutcome, StepResult
-from runbooks.playbook import Playbook
 from runbooks.record.cast import open_cast
 from runbooks.record.console import Out, RunView
 from runbooks.record.redact import Redactor

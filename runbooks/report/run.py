@@ -16,8 +16,8 @@ from runbooks.config import load_config
 from runbooks.engine.options import RunOptions, runbooks_commit
 from runbooks.engine.run import run_playbook
 from runbooks.errors import InputError, RunbooksError
+from runbooks.lang.parse import load_playbook
 from runbooks.model import RunResult
-from runbooks.playbook import load_playbook
 from runbooks.record.console import Out
 from runbooks.record.render import render_template
 from runbooks.record.transcript import default_transcript_dir, iso, read_events, utcnow

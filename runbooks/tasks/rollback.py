@@ -34,9 +34,9 @@ def rollback(c, commit=None, reset_to=None, target=None, dry_run=False, yes=Fals
     from runbooks.app import TaskSpec, _fail, run_task
     from runbooks.errors import RunbooksError
     from runbooks.invocation import resume_command
+    from runbooks.lang.parse import load_playbook
     from runbooks.packs.eatfit24.monitor.sections import run_vars
     from runbooks.packs.eatfit24.rollback import inputs
-    from runbooks.playbook import load_playbook
     from runbooks.record.transcript import iso, utcnow
 
     spec = TaskSpec(task="rollback", playbook="rollback", target=target, json=json, transcript_dir=transcript_dir)

@@ -11,8 +11,8 @@ from typing import Any
 from runbooks.config import parse_target
 from runbooks.engine.options import RunOptions
 from runbooks.engine.run import run_playbook
+from runbooks.lang.parse import parse_playbook
 from runbooks.model import RunResult
-from runbooks.playbook import parse_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 from runbooks.sandbox import Sandbox

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from runbooks.errors import PlaybookError
-from runbooks.playbook import parse_playbook
+from runbooks.lang.parse import parse_playbook
 from runbooks.sandbox import Sandbox
 from tests.blocks.helpers import run_steps, sandbox_over_ssh
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from runbooks.errors import PlaybookError
-from runbooks.playbook import parse_playbook
+from runbooks.lang.parse import parse_playbook
 from tests.blocks.helpers import run_steps
 from tests.helpers import all_transcript_text, serve_http
 

@@ -95,7 +95,7 @@ def test_an_unreadable_source_fails_with_what_the_host_said(sandbox_state: Sandb
     ({"role": "worker", "container": "c", "markers": {"x": "y"}}, "role: give exactly one of"),
 ])
 def test_bad_params_are_refused_before_anything_runs(params: dict[str, Any], error: str) -> None:
-    from runbooks.playbook import parse_playbook
+    from runbooks.lang.parse import parse_playbook
 
     with pytest.raises(PlaybookError, match=r"steps\.scan\.params\." + error):
         parse_playbook({"name": "p", "steps": [_scan(**params)]}, "p.yml")

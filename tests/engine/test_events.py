@@ -15,8 +15,8 @@ from runbooks.config import parse_target
 from runbooks.engine.events import EventStream
 from runbooks.engine.options import RunOptions
 from runbooks.engine.run import run_playbook
+from runbooks.lang.parse import parse_playbook
 from runbooks.model import Event, Result
-from runbooks.playbook import parse_playbook
 from runbooks.record.cast import FILENAME, CastRecorder, CastWriter, read_cast
 from runbooks.record.console import Out, RunView
 from runbooks.record.redact import Redactor

@@ -14,8 +14,8 @@ from runbooks.config import parse_target
 from runbooks.engine.handlers import Handlers
 from runbooks.engine.options import RunOptions
 from runbooks.engine.run import run_playbook
+from runbooks.lang.parse import parse_playbook
 from runbooks.model import Batch, Confirm, Note, RunResult, StepOutcome
-from runbooks.playbook import parse_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 from runbooks.steps.base import Request, Step, StepContext, StepGen, step_kind

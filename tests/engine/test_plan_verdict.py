@@ -13,7 +13,7 @@ from runbooks.engine.plan import Plan, check_can_run
 from runbooks.engine.run import run_playbook
 from runbooks.engine.verdict import EXIT_FOR_VERDICT, exit_for, refused, verdict_for_exit, worst, worst_exit
 from runbooks.errors import ABORTED, CANNOT_RUN, FAILED, OK, WARN, InputError
-from runbooks.playbook import parse_playbook
+from runbooks.lang.parse import parse_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 

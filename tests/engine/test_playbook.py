@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from runbooks.errors import PlaybookError
-from runbooks.playbook import load_playbook, playbooks_dir
+from runbooks.lang.parse import load_playbook
+from runbooks.resources import playbooks_dir
 
 
 @pytest.mark.parametrize(
@@ -49,6 +50,6 @@ def test_shipped_playbooks_validate_in_a_fresh_process() -> None:
     import sys
 
     for name in sorted(p.stem for p in playbooks_dir().glob("*.yml")):
-        r = subprocess.run([sys.executable, "-c", f"from runbooks.playbook import load_playbook; load_playbook({name!r})"],
+        r = subprocess.run([sys.executable, "-c", f"from runbooks.lang.parse import load_playbook; load_playbook({name!r})"],
                            capture_output=True, text=True)
         assert r.returncode == 0, (name, r.stderr[-500:])

@@ -14,9 +14,9 @@ import pytest
 from runbooks.config import parse_target
 from runbooks.engine.options import RunOptions
 from runbooks.engine.run import run_playbook
+from runbooks.lang.parse import load_playbook
 from runbooks.model import RunResult
 from runbooks.packs.eatfit24.monitor.sections import run_vars
-from runbooks.playbook import load_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 

@@ -17,7 +17,7 @@ from runbooks.config import parse_target
 from runbooks.engine.options import RunOptions
 from runbooks.engine.run import run_playbook
 from runbooks.errors import PlaybookError
-from runbooks.playbook import parse_playbook
+from runbooks.lang.parse import parse_playbook
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind

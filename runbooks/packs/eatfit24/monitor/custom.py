@@ -18,8 +18,8 @@ from typing import Any
 
 import jinja2
 
-from runbooks.conditions import compile_condition
 from runbooks.errors import ConfigError
+from runbooks.lang.expr import compile_condition
 from runbooks.model import Finding
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
