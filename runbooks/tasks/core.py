@@ -38,7 +38,7 @@ def finish(code: int) -> None:
 
 @task(help=COMMON_HELP)
 def doctor(c, target=None, json=False, transcript_dir=None, verbose=False):
-    """Check a target: SSH + verified host key, docker, containers, project repo, Django shell."""
+    """Can this target run the playbooks? SSH + verified host key, the host's tools, what it configures."""
     from runbooks.connectors import early
     from runbooks.packs.eatfit24.target import require
 
