@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import jinja2
 
-from runbooks.lang.expr import check_syntax, render_text, value_of
+from runbooks.lang.expr import checked_source, render_text, value_of
 from runbooks.model import Finding, Severity, StepOutcome
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 
@@ -37,23 +37,11 @@ _ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
 def _expr(params: Mapping[str, Any], key: str) -> None:
-    v = params[key]
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError(f"{key}: must be an expression string")
-    try:
-        check_syntax(v, expression=True)
-    except ValueError as exc:
-        raise ValueError(f"{key}: {exc}") from None
+    checked_source(params[key], key, expression=True)
 
 
 def _text(params: Mapping[str, Any], key: str) -> None:
-    v = params[key]
-    if not isinstance(v, str):
-        raise ValueError(f"{key}: must be a string")
-    try:
-        check_syntax(v, expression=False)
-    except ValueError as exc:
-        raise ValueError(f"{key}: {exc}") from None
+    checked_source(params[key], key, expression=False)
 
 
 _LIMIT = {"description": "a number, or an expression giving the threshold",
@@ -82,10 +70,7 @@ def _threshold(params: Mapping[str, Any], key: str, label: str) -> None:
     `warn_percent | number`; a text: `'active'`)."""
     v = params[key]
     if isinstance(v, str):
-        try:
-            check_syntax(v, expression=True)
-        except ValueError as exc:
-            raise ValueError(f"{label}: {exc}") from None
+        checked_source(v, label, expression=True)
     elif not isinstance(v, (int, float)):
         raise ValueError(f"{label}: a number, or an expression string giving the threshold")
 
@@ -131,12 +116,7 @@ def _validate(params: Mapping[str, Any]) -> None:
     if ev is not None:
         if isinstance(ev, Mapping):
             for k, v in ev.items():
-                if not isinstance(v, str):
-                    raise ValueError(f"evidence.{k}: must be an expression string")
-                try:
-                    check_syntax(v, expression=True)
-                except ValueError as exc:
-                    raise ValueError(f"evidence.{k}: {exc}") from None
+                checked_source(v, f"evidence.{k}", expression=True)
         else:
             _expr(params, "evidence")
     if "action" in params:

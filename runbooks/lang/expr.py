@@ -89,3 +89,16 @@ def private_access(ast: nodes.Template) -> tuple[str, int] | None:
         if isinstance(name, str) and name.startswith("_"):
             return name, node.lineno
     return None
+
+
+def checked_source(value: Any, label: str, expression: bool) -> str:
+    """`value` as an expression (or text template) that parses and reaches for nothing
+    private; else ValueError("<label>: why"), the one check both the playbook parser and
+    the step kinds' validators use."""
+    if not isinstance(value, str) or (expression and not value.strip()):
+        raise ValueError(f"{label}: must be {'an expression string' if expression else 'a string'}")
+    try:
+        check_syntax(value, expression=expression)
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}") from None
+    return value

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from runbooks.errors import PlaybookError
-from runbooks.lang.expr import check_syntax
+from runbooks.lang.expr import check_syntax, checked_source
 from runbooks.lang.model import DEFAULT_DELAY, DEFAULT_RETRIES, STEP_KEYS, Step
 from runbooks.yamlfile import line_of
 
@@ -16,25 +16,17 @@ _STEP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 def expression(raw: Any, key: str, label: str, where: str) -> str:
     """`raw[key]` as a compiled-clean expression string (or the error naming file:line:key)."""
-    value = raw.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise PlaybookError(f"{where}:{line_of(raw, key)}: {label}: must be an expression string")
     try:
-        check_syntax(value, expression=True)
+        return checked_source(raw.get(key), label, expression=True)
     except ValueError as exc:
-        raise PlaybookError(f"{where}:{line_of(raw, key)}: {label}: {exc}") from None
-    return value
+        raise PlaybookError(f"{where}:{line_of(raw, key)}: {exc}") from None
 
 
 def text_template(raw: Any, key: str, label: str, where: str, value: Any = None) -> str:
-    value = raw.get(key) if value is None else value
-    if not isinstance(value, str):
-        raise PlaybookError(f"{where}:{line_of(raw, key)}: {label}: must be a string")
     try:
-        check_syntax(value, expression=False)
+        return checked_source(raw.get(key) if value is None else value, label, expression=False)
     except ValueError as exc:
-        raise PlaybookError(f"{where}:{line_of(raw, key)}: {label}: {exc}") from None
-    return value
+        raise PlaybookError(f"{where}:{line_of(raw, key)}: {exc}") from None
 
 
 def _number(raw: Any, key: str, label: str, where: str, minimum: float, allow_zero: bool) -> float | None:
