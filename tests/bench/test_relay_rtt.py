@@ -3,13 +3,16 @@ design's: the time they grow by per millisecond of RTT is their number of round 
 
 A light sshd (no ~/.bashrc per session, a `docker` stub that stamps the time it starts)
 behind the relay at two non-zero RTTs; slopes, not absolute times, so the machine's own
-speed (and the client's CPU work overlapping its waits) cancels out.
+speed (and the client's CPU work overlapping its waits) cancels out. On a busy machine
+(the suite runs on every core) the CPU work in series with the waits (sshd's fork and
+exec, the key exchange's arithmetic) varies by tens of milliseconds from one connection to
+the next; it only ever adds time, so each RTT keeps its fastest sample, and the two RTTs are
+far enough apart that what noise is left moves a slope by a tenth of a round trip.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -24,7 +27,7 @@ from runbooks.sshd import SshServer
 from tests.fixtures.sshd import start_sshd
 
 ROOT = Path(__file__).resolve().parents[2]
-LOW, HIGH = 40.0, 100.0  # ms
+LOW, HIGH = 40.0, 200.0  # ms
 # monitor.all connects while it imports the engine: at RTTs this long the handshake, not the
 # imports, is what the commands wait for
 SLOW_LOW, SLOW_HIGH = 200.0, 400.0
@@ -84,9 +87,9 @@ def test_a_raw_command_grows_by_its_round_trips_times_the_rtt(light) -> None:
     run: dict[float, float] = {}
     for rtt in (LOW, HIGH):
         relay.rtt_ms = rtt
-        samples = [_raw(srv, relay, kh) for _ in range(3)]
-        connect[rtt] = statistics.median(s[0] for s in samples)
-        run[rtt] = statistics.median(s[1] for s in samples)
+        samples = [_raw(srv, relay, kh) for _ in range(4)]
+        connect[rtt] = min(s[0] for s in samples)
+        run[rtt] = min(s[1] for s in samples)
     # a channel open and an exec request, each waiting for its reply: 2 round trips
     assert 1.6 <= _slope(run) <= 2.6, run
     # TCP (1), the server's banner (1), key exchange (1), ssh-userauth service (1), publickey (1)
