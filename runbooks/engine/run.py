@@ -93,7 +93,7 @@ class Run:
                              "nothing was run") from None
         ev, opts, tgt = self.events, self.options, self.target
         ev.record = tr
-        ev.add(RunView(self.out, tgt.name, self.redactor))
+        ev.add(RunView(self.out, tgt.name, self.redactor, str(tr.dir / "events.jsonl")))
         cast = open_cast(tr.dir, tgt.name, f"{self.task} on {tgt.name}", self.redactor, self.out,
                          opts.cast_takes_summary)
         if cast is not None:
