@@ -27,7 +27,8 @@ STEP_KEYS: dict[str, str] = {
     "params": "the kind's parameters",
     "description": "a line for the operator; a template over the run's variables and earlier steps",
     "when": "an expression: the step runs only when it is true",
-    "confirm": "false | true | typed | a text: ask the operator before the step's change (the text is the question)",
+    "confirm": "false | true | typed | a text: ask the operator before the step's change (the text is the question); "
+               "a loop/until step is asked once for all its items",
     "mutates": "true when the step changes the host (never sent under --dry-run)",
     "timeout": "seconds before a command of the step is killed",
     "tags": "labels for --tags / --skip-tags",
