@@ -18,7 +18,8 @@ PLAYBOOK_KEYS: dict[str, str] = {
     "description": "what the playbook is for",
     "vars": "default variables for every step's templates and expressions (--var wins)",
     "vars_files": "YAML files of variables, relative to this file, loaded in order over `vars`",
-    "serial": "1: a mutating playbook may run on several targets, one at a time, confirmed, stopping at the first failure",
+    "serial": "1: a mutating playbook may run on several targets, one at a time, confirmed, stopping at the first "
+              "failure and asking whether to go on after a warning",
     "steps": "the ordered steps",
 }
 STEP_KEYS: dict[str, str] = {
