@@ -123,3 +123,17 @@ steps:
     (confirm,) = _confirms(tmp_path / "transcripts")  # the text names the item: one line each
     assert confirm["commands"] == ["Read a?: $ echo a", "Read b?: $ echo b"]
     assert confirm["prompt"] == "Run step peek on box (read-only) [2 item(s)]"
+
+
+def test_a_long_loop_lists_its_first_items_and_records_all(tmp_path: Path, sshd: SshServer) -> None:
+    body = LOOP.replace('vars: {dirs: [alpha, "b c", gamma]}', "vars: {dirs: " + str([f"d{i}" for i in range(60)]) + "}")
+    child = _spawn(sshd, tmp_path, body)
+    child.expect_exact("[60 item(s)]")
+    child.expect_exact("... and 10 more (every one is in the transcript)")
+    child.expect_exact("Proceed? [y/N]")
+    child.sendline("n")
+    code, screen = finish(child)
+    assert code == 4 and not (tmp_path / "removed").exists(), screen
+    assert f"$ echo d49 >> {tmp_path}/removed" in screen and f"$ echo d50 >> {tmp_path}/removed" not in screen
+    (confirm,) = _confirms(tmp_path / "tr")
+    assert len(confirm["commands"]) == 60 and confirm["commands"][-1] == f"$ echo d59 >> {tmp_path}/removed"
