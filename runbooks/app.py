@@ -25,12 +25,12 @@ from runbooks.engine.options import RunOptions
 from runbooks.engine.plan import Plan, check_can_run
 from runbooks.engine.run import run_playbook
 from runbooks.engine.verdict import RANK as VERDICT_RANK
-from runbooks.engine.verdict import refused
+from runbooks.engine.verdict import exit_for, refused
 from runbooks.errors import CANNOT_RUN, InputError, RunbooksError, Terminated
 from runbooks.lang.model import Playbook
 from runbooks.lang.parse import load_playbook
 from runbooks.lang.plan import Selection
-from runbooks.lang.serial import run_serial
+from runbooks.lang.serial import SerialRun, run_serial
 from runbooks.model import RunResult
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
@@ -121,6 +121,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     except RunbooksError as exc:
         return _fail(out, spec, exc.message, exc.exit_code)
 
+    serial: SerialRun | None = None
     restore = _sigterm_as_interrupt()
     lost: list[str] = []  # targets whose requested outputs could not be written
     after_lock = threading.Lock()
@@ -139,8 +140,9 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
             results = [run_one(targets[0], opts[0], plans[0])]
         elif playbook.serial:
             out.prefix_targets = True
-            results = run_serial(playbook, targets, opts, plans, out, redactor)
-            targets = targets[:len(results)]  # the ones the first failure stopped are named, not run
+            serial = run_serial(playbook, targets, opts, plans, out, redactor)
+            results = serial.results
+            targets = targets[:len(results)]  # the ones a failure (or a warning not gone on from) stopped: not run
             for r, t in zip(results, targets, strict=True):  # one at a time already: the hooks after
                 if not _after(spec, out, r, t):
                     lost.append(t.name)
@@ -158,7 +160,7 @@ def run_task(spec: TaskSpec, argv: list[str] | None = None) -> int:
     finally:
         restore()
     try:
-        return _report(spec, out, redactor, results, bool(lost))
+        return _report(spec, out, redactor, results, bool(lost), serial)
     finally:
         out.close_records()  # each run's transcript.cast ends with its summary block
         # Sealed again now the record is complete: the after-hook (alert lifecycle) appends
@@ -184,31 +186,39 @@ def _after(spec: TaskSpec, out: Out, r: RunResult, t: Target) -> bool:
     return True
 
 
-def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResult], lost_outputs: bool) -> int:
+def _report(spec: TaskSpec, out: Out, redactor: Redactor, results: list[RunResult], lost_outputs: bool,
+            serial: SerialRun | None = None) -> int:
     worst = max(results, key=lambda r: VERDICT_RANK[r.verdict])
+    verdict, code = worst.verdict, worst.exit_code
+    stopped = serial.stopped if serial is not None else ""
+    if serial is not None and serial.verdict and VERDICT_RANK[serial.verdict] > VERDICT_RANK[verdict]:
+        verdict, code = serial.verdict, exit_for(serial.verdict)  # the rest not run: not a mere warning
     if spec.json:
         doc: dict[str, Any]
-        if len(results) == 1:
+        if len(results) == 1 and not stopped:
             doc = results[0].to_dict()
         else:
             doc = {"playbook": spec.task, "target": ",".join(r.target for r in results),
                    "started_at": min(r.started_at for r in results), "finished_at": max(r.finished_at for r in results),
-                   "verdict": worst.verdict, "exit_code": worst.exit_code,
+                   "verdict": verdict, "exit_code": code,
                    "simulated": any(r.simulated for r in results), "runs": [r.to_dict() for r in results]}
+            if stopped:
+                doc.update(message=stopped, not_run=serial.not_run if serial else [])
         sys.stdout.write(json.dumps(redactor.obj(doc), ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
     if not spec.quiet_summary or spec.json:
         for r in results:
             out.summary(r, r.resume)
-        if len(results) > 1:
+        if len(results) > 1 or stopped:
             sim = [r.target for r in results if r.simulated]
-            out.line(f"COMBINED VERDICT {worst.verdict.upper()} (exit {worst.exit_code}) over {len(results)} targets"
+            out.line(f"COMBINED VERDICT {verdict.upper()} (exit {code}) over {len(results)} "
+                     + ("targets" if len(results) > 1 else "target") + (f": {stopped}" if stopped else "")
                      + (f"  ·  {SIMULATED}: {', '.join(sim)}" if sim else ""))
     # A requested output (metrics file) that could not be written: a clean run is not a
     # clean exit (3), but a P0, a failure or an abort keeps its own code.
-    if lost_outputs and worst.exit_code < 2:
+    if lost_outputs and code < 2:
         return CANNOT_RUN
-    return worst.exit_code
+    return code
 
 
 def _warner(out: Out, target: str) -> Callable[[str], None]:

@@ -78,6 +78,9 @@ class Command:
     stdin: str | None = None
     stream: bool = False  # stream output live to the operator (long builds)
     show: bool = False  # show the output's last lines on the console even without -v (a playbook's shell step)
+    # exit codes that are not a failure (None: any), for the console: a failed command's
+    # output is shown whole, not only its last lines (a playbook's shell step `ok_exit`)
+    ok_exit: frozenset[int] | None = frozenset({0})
     label: str = ""  # short human name ("docker logs worker")
 
     def render(self) -> str:
@@ -123,7 +126,7 @@ def check_template(template: str) -> None:
 
 def cmd(template: str, **kwargs: Any) -> Command:
     """Shorthand: `cmd("git -C {{ d }} rev-parse HEAD", d=path)`; Command options as kwargs."""
-    opts = {k: kwargs.pop(k) for k in ("mutates", "timeout", "stdin", "stream", "show", "label", "secret_vars")
+    opts = {k: kwargs.pop(k) for k in ("mutates", "timeout", "stdin", "stream", "show", "ok_exit", "label", "secret_vars")
             if k in kwargs}
     if "secret_vars" in opts:
         opts["secret_vars"] = frozenset(opts["secret_vars"])

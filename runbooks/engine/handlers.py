@@ -98,7 +98,11 @@ class Handlers:
         return _Prepared(c, display, timeout, ev["seq"] if ev else 0)
 
     def _finished(self, scope: StepScope, p: _Prepared, res: Result) -> None:
-        shown: dict[str, Any] = {"show_output": True} if p.command.show else {}
+        shown: dict[str, Any] = {}
+        if p.command.show:  # a failed command's output is shown whole on the console
+            ok = p.command.ok_exit
+            shown = {"show_output": True,
+                     "failed": res.timed_out or (ok is not None and res.exit_code not in ok and not res.dry_run)}
         self.s.events("command_finished", result=res, **shown, step=scope.step.name, command=p.display,
                       command_seq=p.seq,
                       exit_code=res.exit_code, duration_s=round(res.duration_s, 3), timed_out=res.timed_out,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runbooks.errors import Aborted, InputError, Terminated
 from runbooks.model import Prompt
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from runbooks.engine.options import RunOptions
     from runbooks.steps.base import Step
 
+SHOWN_ITEMS = 50  # a confirmation covering a loop lists at most this many items on the console
 Ask = Callable[..., str]  # Out.ask(question, timeout=None): one line from the terminal
 
 
@@ -33,23 +34,30 @@ class Operator:
         self.events = events
         self.ask = ask
 
-    def confirm(self, step: Step, prompt: str, commands: list[str], typed: bool | None) -> bool:
-        """True, or Aborted: a declined confirmation stops the run."""
+    def confirm(self, step: Step, prompt: str, commands: list[str], typed: bool | None, covers: str = "") -> bool:
+        """True, or Aborted: a declined confirmation stops the run. `covers` ("3 item(s)"):
+        one answer for a whole loop/until step; `commands` are then its items' lines, each
+        shown (a long list: its first SHOWN_ITEMS) and every one recorded."""
         ev, opts, tgt = self.events, self.options, self.target
+        extra: dict[str, Any] = {"covers": covers} if covers else {}
         need_typed = typed if typed is not None else (tgt.confirm == "typed" or step.confirm == "typed")
         expected = tgt.name if need_typed else None
         if opts.dry_run:
-            ev("confirm", step=step.name, prompt=prompt, commands=commands, answer="not asked (dry-run)", by="dry-run")
+            ev("confirm", step=step.name, prompt=prompt, commands=commands, answer="not asked (dry-run)", by="dry-run",
+               **extra)
             return True
         if opts.yes:
             ev("confirm", step=step.name, prompt=prompt, commands=commands, answer="yes",
-               by=f"--yes on behalf of {getpass.getuser()}")
+               by=f"--yes on behalf of {getpass.getuser()}", **extra)
             return True
         if not opts.is_interactive():
             raise InputError("a confirmation is needed but stdin is not a terminal (use --yes)")
         ev.line(f"  CONFIRM on {tgt.name} ({tgt.address}, role {tgt.role}): {prompt}", "bold yellow")
-        for c in commands:
-            ev.line(f"    $ {c}", "magenta")
+        shown = commands[:SHOWN_ITEMS] if covers else commands
+        for c in shown:
+            ev.line(f"    {c}" if covers else f"    $ {c}", "magenta")
+        if len(shown) < len(commands):
+            ev.line(f"    ... and {len(commands) - len(shown)} more (every one is in the transcript)", "magenta")
         if need_typed:
             question = f"  Type the target name '{tgt.name}' to proceed (anything else aborts): "
         else:
@@ -63,10 +71,11 @@ class Operator:
         ok = answer.strip() == expected if need_typed else answer.strip().lower() in ("y", "yes")
         ev("confirm", step=step.name, prompt=prompt, commands=commands, answer=answer,
            by=f"operator {getpass.getuser()} (typed)" if need_typed else f"operator {getpass.getuser()}",
-           expected=expected, granted=ok)
+           expected=expected, granted=ok, **extra)
         if not ok:
             raise Aborted(f"operator declined at step {step.name}"
-                          + (f" (typed {answer!r}, expected {expected!r})" if need_typed else ""))
+                          + (f" (typed {answer!r}, expected {expected!r})" if need_typed else "")
+                          + (f"; none of its {covers} ran" if covers else ""))
         return True
 
     def prompt(self, step: Step, req: Prompt) -> str | None:

@@ -40,6 +40,7 @@ from runbooks.engine.recovery import Recovery
 from runbooks.errors import Aborted, ConnectError, InputError, RunbooksError
 from runbooks.http import UrllibTransport
 from runbooks.lang.control import run_controlled
+from runbooks.lang.covering import covering
 from runbooks.lang.model import Playbook
 from runbooks.lang.outputs import step_output
 from runbooks.lang.scope import RunScope
@@ -93,7 +94,7 @@ class Run:
                              "nothing was run") from None
         ev, opts, tgt = self.events, self.options, self.target
         ev.record = tr
-        ev.add(RunView(self.out, tgt.name, self.redactor))
+        ev.add(RunView(self.out, tgt.name, self.redactor, str(tr.dir / "events.jsonl")))
         cast = open_cast(tr.dir, tgt.name, f"{self.task} on {tgt.name}", self.redactor, self.out,
                          opts.cast_takes_summary)
         if cast is not None:
@@ -217,11 +218,30 @@ class Run:
                 return self._done(step, start, outcome)
         ev("step_started", step=step.name, kind=step.kind, description=RunScope.describe(step, seen), index=index,
            total=total)
-        outcome, output = run_controlled(step, seen, lambda s: self._drive(step, s, start),
+        try:
+            covered = self._confirm_all(step, seen, start)
+        except Aborted:
+            raise
+        except RunbooksError as exc:  # no terminal to ask (the plan refuses that before the run)
+            return self._done(step, start, StepOutcome(status="failed", message=exc.message))
+        outcome, output = run_controlled(step, seen, lambda s: self._drive(step, s, start, covered),
                                          lambda seconds: self._wait(step, start, seconds),
                                          dry_run=self.options.dry_run)
         lang.record(step.name, output)
         return self._done(step, start, outcome)
+
+    def _confirm_all(self, step: Step, seen: dict[str, Any], start: float) -> bool:
+        """A confirmed loop/until step: ONE confirmation for all its items and attempts, with
+        each item shown (lang/covering.py). True when granted; declining runs none of them."""
+        cover = None if self.options.dry_run else covering(step, seen, self.target.name, self.redactor)
+        if cover is None:
+            return False
+        try:
+            return self.session.operator.confirm(step, cover.question, list(cover.lines), None, covers=cover.covers)
+        except (Aborted, KeyboardInterrupt):
+            self.steps.append(StepResult(step.name, step.kind, "aborted", time.monotonic() - start))
+            self.events("step_finished", step=step.name, status="aborted", duration_s=time.monotonic() - start)
+            raise
 
     def _scope(self, variables: dict[str, Any]) -> RunScope:
         """What the steps see (lang/scope.py): made once per run, from the plan's variables."""
@@ -243,12 +263,14 @@ class Run:
             self.events("step_finished", step=step.name, status="aborted", duration_s=time.monotonic() - start)
             raise
 
-    def _drive(self, step: Step, variables: dict[str, Any], start: float) -> StepOutcome:
-        """Drive ONE instance of the step's generator (a loop item, an attempt) to its outcome."""
+    def _drive(self, step: Step, variables: dict[str, Any], start: float, covered: bool = False) -> StepOutcome:
+        """Drive ONE instance of the step's generator (a loop item, an attempt) to its outcome.
+        `covered`: the operator confirmed the whole loop/until: its `confirm:` is not asked again."""
         ev = self.events
         ctx = StepContext(target=self.target, vars=variables, facts=self.facts, dry_run=self.options.dry_run,
-                          playbook=self.task, steps=self._scope(variables).outputs)
-        scope = StepScope(step, question=RunScope.text(step.confirm_text, variables) if step.confirm_text else "")
+                          playbook=self.task, steps=self._scope(variables).outputs, confirmed=covered)
+        scope = StepScope(step, armed=covered,
+                          question=RunScope.text(step.confirm_text, variables) if step.confirm_text else "")
         gen = get_kind(step.kind)(step, ctx)
         cancel = self.options.cancel
         try:

@@ -46,6 +46,11 @@ def _int(value: Any, key: str, scope: Mapping[str, Any]) -> float:
     return n
 
 
+def attempts_of(step: Step, scope: Mapping[str, Any]) -> int:
+    """How many times an `until:` step may run: its retries + 1 (ControlError when unusable)."""
+    return int(_int(step.retries, "retries", scope)) + 1
+
+
 def run_controlled(step: Step, scope: dict[str, Any], run_once: RunOnce, wait: Wait,
                    dry_run: bool = False) -> tuple[StepOutcome, dict[str, Any]]:
     """Run the step (looped, retried) -> (the combined outcome, its output). Under --dry-run
@@ -83,12 +88,11 @@ def _until(step: Step, scope: dict[str, Any], run_once: RunOnce, wait: Wait,
             outcome.message = "dry-run: ran once, `until:` not waited for" + (f"; {outcome.message}" if outcome.message else "")
         return outcome, step_output(step.name, outcome)
     try:
-        retries = int(_int(step.retries, "retries", scope))
+        attempts = attempts_of(step, scope)
         delay = _int(step.delay, "delay", scope)
     except Exception as exc:  # noqa: BLE001
         outcome = StepOutcome(status="failed", message=str(exc))
         return outcome, step_output(step.name, outcome)
-    attempts = retries + 1
     why = ""
     for attempt in range(1, attempts + 1):
         outcome = run_once(scope)

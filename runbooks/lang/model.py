@@ -18,7 +18,8 @@ PLAYBOOK_KEYS: dict[str, str] = {
     "description": "what the playbook is for",
     "vars": "default variables for every step's templates and expressions (--var wins)",
     "vars_files": "YAML files of variables, relative to this file, loaded in order over `vars`",
-    "serial": "1: a mutating playbook may run on several targets, one at a time, confirmed, stopping at the first failure",
+    "serial": "1: a mutating playbook may run on several targets, one at a time, confirmed, stopping at the first "
+              "failure and asking whether to go on after a warning",
     "steps": "the ordered steps",
 }
 STEP_KEYS: dict[str, str] = {
@@ -27,7 +28,8 @@ STEP_KEYS: dict[str, str] = {
     "params": "the kind's parameters",
     "description": "a line for the operator; a template over the run's variables and earlier steps",
     "when": "an expression: the step runs only when it is true",
-    "confirm": "false | true | typed | a text: ask the operator before the step's change (the text is the question)",
+    "confirm": "false | true | typed | a text: ask the operator before the step's change (the text is the question); "
+               "a loop/until step is asked once for all its items",
     "mutates": "true when the step changes the host (never sent under --dry-run)",
     "timeout": "seconds before a command of the step is killed",
     "tags": "labels for --tags / --skip-tags",

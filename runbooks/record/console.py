@@ -25,6 +25,9 @@ _STATUS_STYLE = {"ok": "green", "failed": "bold red", "timeout": "bold red", "sk
 _VERDICT_STYLE = {"ok": "bold green", "warn": "bold yellow", "p0": "bold white on red",
                   "failed": "bold red", "error": "bold red", "aborted": "bold yellow", "unknown": "bold magenta"}
 _SEV_STYLE = {"P0": "bold red", "P1": "yellow", "P2": "cyan"}
+SHORT_LINES = 8  # a successful shell step: its output's last lines
+FULL_HEAD, FULL_TAIL = 150, 150  # a failed one (or -v): whole up to 300 lines, else head ... tail
+FULL_WIDTH = 4000  # characters of one line
 
 
 def ansi(text: str, style: str | None) -> str:
@@ -143,16 +146,29 @@ class Out:
             self.stream.write(text)
             self.stream.flush()
 
-    def command_output(self, target: str, res: Result, max_lines: int = 8, show: bool = False) -> None:
-        """-v, or `show` (a playbook's shell step): the last lines of a command's output (the
-        transcript keeps all of it)."""
-        if not (self.verbose or show) or res.dry_run:
+    def command_output(self, target: str, res: Result, show: bool = False, full: bool = False,
+                       record: str = "") -> None:
+        """A command's output (text from the host, already masked; the transcript keeps all of
+        it). `full` (a failed command, or -v on a shell step): all of it, a very long one as
+        its head and tail with the elided count and `record`, where it is whole; else (-v, or
+        `show`: a playbook's shell step) its last SHORT_LINES lines."""
+        if not (self.verbose or show or full) or res.dry_run:
             return
-        lines = [ln for ln in (res.stdout + ("\n" + res.stderr if res.stderr else "")).splitlines() if ln.strip()]
-        if len(lines) > max_lines:
-            self.line(f"    … {len(lines) - max_lines} more line(s) in the transcript", "dim", target)
-        for ln in lines[-max_lines:]:
-            self.line(f"    | {ln[:400]}", "dim", target)
+        if not full:
+            lines = [ln for ln in (res.stdout + ("\n" + res.stderr if res.stderr else "")).splitlines() if ln.strip()]
+            if len(lines) > SHORT_LINES:
+                self.line(f"    … {len(lines) - SHORT_LINES} more line(s) in the transcript", "dim", target)
+            for ln in lines[-SHORT_LINES:]:
+                self.line(f"    | {ln[:400]}", "dim", target)
+            return
+        out, err = res.stdout.rstrip("\n").splitlines(), res.stderr.rstrip("\n").splitlines()
+        lines = out + (["-- stderr --"] if out and err else []) + err
+        where = f": all of it in {record}" if record else ": all of it in the transcript"
+        if len(lines) > FULL_HEAD + FULL_TAIL:
+            lines = [*lines[:FULL_HEAD], f"... {len(lines) - FULL_HEAD - FULL_TAIL} lines elided{where} ...",
+                     *lines[-FULL_TAIL:]]
+        for ln in lines:
+            self.line(f"    | {ln[:FULL_WIDTH]}" + ("…" if len(ln) > FULL_WIDTH else ""), None, target)
 
     def command_done(self, target: str, exit_code: int, duration: float, timed_out: bool) -> None:
         if timed_out:
@@ -282,11 +298,13 @@ class RunView:
     engine/events.py). Several runs may share one `Out` (fan-out): each view prints its
     own target's events. Text from the host or the playbook is masked here."""
 
-    def __init__(self, out: Out, target: str, redactor: Redactor) -> None:
+    def __init__(self, out: Out, target: str, redactor: Redactor, record: str = "") -> None:
         self.out = out
         self.target = target
         self.redactor = redactor
+        self.record = record  # the run's events.jsonl: where a long output is whole
         self._started: dict[str, Any] = {}  # the run_started event: what run_started() prints
+        self._short: dict[str, tuple[Result, str]] = {}  # step -> its last output shown short, where it is whole
 
     SHOWN = frozenset({"run_started", "connected", "step_started", "step_finished", "command", "output",
                        "command_finished", "http_finished", "confirm", "note", "line", "error"})
@@ -311,6 +329,11 @@ class RunView:
             self.out.step_started(self.target, data["step"], data["index"], data["total"], data.get("description", ""))
 
     def _step_finished(self, data: dict[str, Any], result: Any) -> None:
+        short = self._short.pop(data.get("step", ""), None)
+        if isinstance(result, StepResult) and result.status in ("failed", "timeout") and short is not None:
+            # the step failed on its output (not JSON, `until:` still false): all of it
+            self.out.line(f"    {data.get('step')}: its last command's whole output:", "dim", self.target)
+            self.out.command_output(self.target, short[0], full=True, record=short[1])
         if isinstance(result, StepResult):  # an aborted step is told by the interruption
             self.out.step_finished(self.target, result)
 
@@ -323,9 +346,16 @@ class RunView:
     def _command_finished(self, data: dict[str, Any], result: Any) -> None:
         if isinstance(result, Result):
             self.out.command_done(self.target, result.exit_code, result.duration_s, result.timed_out)
-            if self.out.verbose or data.get("show_output"):  # text from the host: masked
+            shell = bool(data.get("show_output"))  # a playbook's shell step
+            if self.out.verbose or shell:  # text from the host: masked
                 masked = replace(result, stdout=self.redactor.text(result.stdout), stderr=self.redactor.text(result.stderr))
-                self.out.command_output(self.target, masked, show=bool(data.get("show_output")))
+                full = bool(data.get("failed")) or (shell and self.out.verbose)
+                where = f"{self.record} (command {data['command_seq']})" if self.record and "command_seq" in data else ""
+                self.out.command_output(self.target, masked, show=shell, full=full, record=where)
+                if shell and not full:
+                    self._short[data.get("step", "")] = (masked, where)
+                else:
+                    self._short.pop(data.get("step", ""), None)
 
     def _http_finished(self, data: dict[str, Any], result: Any) -> None:
         self.out.note(self.target, f"HTTP {data['method']} {self.redactor.text(data['url'])} -> "

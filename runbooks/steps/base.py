@@ -49,6 +49,7 @@ class StepContext:
     dry_run: bool = False
     playbook: str = ""
     steps: Mapping[str, Mapping[str, Any]] | None = None  # step name -> output; None: derived from facts
+    confirmed: bool = False  # the operator confirmed the whole loop/until already (lang/covering.py)
 
     def scope(self) -> dict[str, Any]:
         """The variables an expression sees: vars, `steps` and `facts`."""

@@ -75,8 +75,9 @@ def shell(step: Step, ctx: StepContext) -> StepGen:
     scope = ctx.scope()
     command = Command(template=p["command"], vars={**scope, **p.get("vars", {})}, mutates=step.mutates,
                       timeout=step.timeout, stream=bool(p.get("stream", False)), label=step.name,
-                      show=not p.get("stream", False))  # streamed output was shown as it came
-    if step.confirm and not step.mutates:
+                      show=not p.get("stream", False),  # streamed output was shown as it came
+                      ok_exit=None if p.get("ok_exit") == "any" else frozenset(p.get("ok_exit", [0])))
+    if step.confirm and not step.mutates and not ctx.confirmed:
         # a read-only step the author wants confirmed: ask before it (a mutating one is
         # asked at its command, with the command shown)
         yield Confirm(render_text(step.confirm_text, scope) if step.confirm_text else f"Run step {step.name}?",

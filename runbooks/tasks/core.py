@@ -8,7 +8,8 @@ COMMON_HELP = {
     "target": "target, group or comma list from runbooks.yaml (default: $RUNBOOKS_TARGET, default_target, else the built-in sandbox)",
     "json": "print exactly one JSON document on stdout (human output goes to stderr)",
     "transcript_dir": "where run folders are written (default ./transcripts or $RUNBOOKS_TRANSCRIPTS)",
-    "verbose": "-v: also show each command's key output on the console (the transcript always has all of it)",
+    "verbose": "-v: also show each command's last output lines on the console, all of a playbook shell step's "
+               "(the transcript always has all of it)",
 }
 
 

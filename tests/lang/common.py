@@ -41,16 +41,17 @@ def play(srv: SshServer, tmp_path: Path, playbook: Path | str, *args: str, targe
     return r.returncode, doc, r.stderr
 
 
-def run_in_process(srv: SshServer, tmp_path: Path, doc: Playbook | dict[str, Any] | str,
-                   **opts: Any) -> tuple[RunResult, str]:
-    """Run a playbook (parsed, a dict or YAML text) in process: (result, what the console showed)."""
+def run_in_process(srv: SshServer, tmp_path: Path, doc: Playbook | dict[str, Any] | str, *,
+                   secrets: tuple[str, ...] = (), verbose: bool = False, **opts: Any) -> tuple[RunResult, str]:
+    """Run a playbook (parsed, a dict or YAML text) in process: (result, what the console showed).
+    `secrets`: masked as configured secrets are; `verbose`: as with -v."""
     target = parse_target("box", target_entry(srv, tmp_path), "test")
     pb = doc if isinstance(doc, Playbook) else parse_playbook(yaml.safe_load(doc) if isinstance(doc, str) else doc,
                                                               "test.yml")
     stream = io.StringIO()
     opts.setdefault("interactive", False)
     res = run_playbook(pb, target, RunOptions(task=pb.name, transcript_dir=tmp_path / "tr", **opts),
-                       Out(json_mode=False, stream=stream), Redactor())
+                       Out(json_mode=False, stream=stream, verbose=verbose), Redactor(secrets))
     return res, stream.getvalue()
 
 

@@ -1,0 +1,100 @@
+"""`serial: 1` after a target that ends WARN, over a real sshd: the operator is asked
+whether to go on (shown the findings' ids); --yes goes on; no answer stops the rest with
+the reason in the combined verdict; a clean target goes on without asking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pexpect
+
+from runbooks.sshd import SshServer
+from tests.helpers import inv_env, write_config
+from tests.lang.common import play, target_entry
+from tests.operator.helpers import finish, program, spawn
+
+WARNS = """
+name: serial-warn
+serial: 1
+steps:
+  - {name: write, kind: shell, mutates: true, params: {command: "echo {{ target }} >> LOG"}}
+  - name: disk
+    kind: check
+    params:
+      id: disk_usage_high
+      severity: P1
+      title: "{{ target }} is filling up"
+      value: "1 if target == 'WARNING' else 0"
+      threshold: 0
+"""
+TARGETS = ("one", "two", "three")
+
+
+def _setup(sshd: SshServer, tmp_path: Path, warning: str) -> tuple[Path, Path, dict[str, Any]]:
+    log = tmp_path / "log"
+    log.unlink(missing_ok=True)
+    pb = tmp_path / "serial.yml"
+    pb.write_text(WARNS.replace("LOG", str(log)).replace("WARNING", warning))
+    entry = target_entry(sshd, tmp_path)
+    return pb, log, {t: entry for t in TARGETS}
+
+
+def _ran(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+def test_yes_goes_on_after_a_warning_and_says_so(tmp_path: Path, sshd: SshServer) -> None:
+    pb, log, targets = _setup(sshd, tmp_path, warning="two")
+    code, doc, err = play(sshd, tmp_path, pb, "--target", "one,two,three", "--yes", targets=targets)
+    assert code == 1, err
+    assert _ran(log) == ["one", "two", "three"]
+    assert "serial: two ended WARN (exit 1): disk_usage_high; going on to three (--yes on behalf of" in err
+    assert "message" not in doc and [r["target"] for r in doc["runs"]] == list(TARGETS)
+
+
+def test_without_a_terminal_or_yes_a_warning_stops_the_rest(tmp_path: Path, sshd: SshServer) -> None:
+    pb, log, targets = _setup(sshd, tmp_path, warning="one")
+    code, doc, err = play(sshd, tmp_path, pb, "--target", "one,two,three", targets=targets)
+    assert code == 3, err
+    assert _ran(log) == ["one"]  # the change was not carried to two and three
+    assert doc["verdict"] == "error" and doc["exit_code"] == 3 and doc["not_run"] == ["two", "three"]
+    assert [r["target"] for r in doc["runs"]] == ["one"] and doc["runs"][0]["verdict"] == "warn"
+    reason = ("serial: one ended WARN (exit 1): disk_usage_high; not run on two, three: nobody to confirm going on "
+              "(stdin is not a terminal; --yes answers yes)")
+    assert doc["message"] == reason
+    assert f"COMBINED VERDICT ERROR (exit 3) over 1 target: {reason}" in err
+
+
+def test_a_clean_target_goes_on_without_asking(tmp_path: Path, sshd: SshServer) -> None:
+    pb, log, targets = _setup(sshd, tmp_path, warning="nobody")
+    code, doc, err = play(sshd, tmp_path, pb, "--target", "one,two,three", targets=targets)
+    assert code == 0, err
+    assert _ran(log) == ["one", "two", "three"] and "ended WARN" not in err
+
+
+def _spawn(sshd: SshServer, tmp_path: Path) -> tuple[pexpect.spawn, Path]:
+    pb, log, targets = _setup(sshd, tmp_path, warning="one")
+    cfg = write_config(tmp_path / "runbooks.yaml", targets)
+    child = spawn([*program("inv"), "play", str(pb), "--target", "one,two,three"], inv_env(cfg, tmp_path / "tr"),
+                  cwd=tmp_path, cols=200)
+    return child, log
+
+
+def test_the_operator_is_asked_after_a_warning(tmp_path: Path, sshd: SshServer) -> None:
+    child, log = _spawn(sshd, tmp_path)
+    child.expect_exact("serial: one ended WARN (exit 1): disk_usage_high. Go on to two (2 target(s) left)? [y/N]")
+    child.sendline("y")
+    code, screen = finish(child)
+    assert code == 1, screen
+    assert _ran(log) == ["one", "two", "three"]
+    assert screen.count("[y/N]") == 1  # two and three ended OK: not asked again
+
+    child, log = _spawn(sshd, tmp_path)
+    child.expect_exact("Go on to two")
+    child.sendline("n")
+    code, screen = finish(child)
+    assert code == 4, screen
+    assert _ran(log) == ["one"]
+    assert "COMBINED VERDICT ABORTED (exit 4) over 1 target: serial: one ended WARN (exit 1): disk_usage_high; " \
+           "not run on two, three: the operator stopped (answered 'n')" in screen.replace("\r\n", "\n")
