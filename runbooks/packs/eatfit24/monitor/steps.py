@@ -1,11 +1,11 @@
 """Monitor step kinds. Gather steps yield requests and return facts; `monitor.evaluate`
 turns all gathered facts into findings and metrics locally.
 
-    monitor.logs      params: role (worker|backend)       facts: {<role>_logs: summary}
-    monitor.db        params: serializer (bool, true)     facts: {db: the script's JSON}
-    monitor.api       params: path (/api/v1/meals/)        facts: {api: {...}}
-    monitor.evaluate  params: record (bool, true)          findings + metrics
-Run vars read: since, tail, checks, needs, transcript_dir, monitor (playbook overrides).
+    monitor.gather    params: serializer, api (bool), path  facts: {worker_logs, backend_logs, db, api}
+    monitor.api       params: path (/api/v1/meals/)         facts: {api: {...}}
+    monitor.evaluate  (no params)                           findings + metrics
+Run vars read: since, tail, checks, needs, transcript_dir, monitor (playbook overrides),
+record_baseline (evaluate stores the metrics as a baseline; default true).
 Failure handling. The runner stops at a failed step, but one broken fact source must not
 hide the other checks (a dead API must not hide a stuck-photo P0). So a gather step that
 fails *degrades*: it returns status ok with a "degraded:" message, an error Note and
@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from typing import Any
 
+from runbooks.errors import InputError
 from runbooks.model import Batch, Finding, HttpResponse, Note, Result, StepOutcome
 from runbooks.packs.eatfit24.monitor import api, coverage, gather
 from runbooks.packs.eatfit24.monitor.anomaly import ANOMALY_RULES
@@ -27,7 +28,7 @@ from runbooks.packs.eatfit24.monitor.catalog import CATALOG
 from runbooks.packs.eatfit24.monitor.custom import evaluate_custom
 from runbooks.packs.eatfit24.monitor.custom import validate as validate_custom
 from runbooks.packs.eatfit24.monitor.history import History, history_path, window_key
-from runbooks.packs.eatfit24.monitor.parse import extract_result, parse_ts, summarize_log
+from runbooks.packs.eatfit24.monitor.parse import extract_result, summarize_log
 from runbooks.packs.eatfit24.monitor.rules import evaluate
 from runbooks.packs.eatfit24.monitor.sections import NEEDS, needs_for
 from runbooks.packs.eatfit24.monitor.thresholds import Settings, settings_from
@@ -67,24 +68,7 @@ def _host_cannot_run(res: Result, text: str) -> bool:
     return res.exit_code in (126, 127) or any(h in text for h in _CANNOT_RUN_HINTS)
 
 
-# --- monitor.logs ---------------------------------------------------------------------
-
-def _validate_logs(params: Mapping[str, Any]) -> None:
-    if params.get("role") not in ("worker", "backend"):
-        raise ValueError("role: must be 'worker' or 'backend'")
-
-
-@step_kind("monitor.logs", validate=_validate_logs)
-def logs_step(step: Step, ctx: StepContext) -> StepGen:
-    role = str(step.params["role"])
-    part = f"{role}_logs"
-    container = ctx.target.containers[role]
-    s = settings_for(ctx)
-    window = parse_since(ctx.vars.get("since") or "24h")
-    res = yield gather.logs_command(container, window, parse_tail(ctx.vars.get("tail")), int(s["context_lines"]))
-    assert isinstance(res, Result)
-    return (yield from interpret_logs(part, container, res))
-
+# --- interpreting what the gather got -----------------------------------------------
 
 def interpret_logs(part: str, container: str, res: Result) -> Generator[Note, Any, StepOutcome]:
     """Facts from one filtered log scan (or why there are none)."""
@@ -111,9 +95,7 @@ def interpret_logs(part: str, container: str, res: Result) -> Generator[Note, An
     return StepOutcome(status="ok", message=msg, facts={part: summary})
 
 
-# --- monitor.db -----------------------------------------------------------------------
-
-def _validate_db(params: Mapping[str, Any]) -> None:
+def _validate_serializer(params: Mapping[str, Any]) -> None:
     if "serializer" in params and not isinstance(params["serializer"], bool):
         raise ValueError("serializer: must be true or false")
 
@@ -123,20 +105,6 @@ def _gathered(ctx: StepContext, part: str) -> Any:
         if isinstance(facts, Mapping) and facts.get(part) is not None:
             return facts[part]
     return None
-
-
-@step_kind("monitor.db", validate=_validate_db)
-def db_step(step: Step, ctx: StepContext) -> StepGen:
-    s = settings_for(ctx)
-    window = parse_since(ctx.vars.get("since") or "24h")
-    worker = _gathered(ctx, "worker_logs") or {}
-    times = {p["photo_id"]: ts.timestamp() for p in worker.get("photo_success", [])
-             if isinstance(p.get("photo_id"), int) and (ts := parse_ts(p.get("ts"))) is not None}
-    script = gather.render_db_script(gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), times,
-                                                      serializer=bool(step.params.get("serializer", True))))
-    res = yield gather.db_command(ctx.vars["backend"], script)
-    assert isinstance(res, Result)
-    return (yield from interpret_db(res))
 
 
 def interpret_db(res: Result) -> Generator[Note, Any, StepOutcome]:
@@ -171,7 +139,7 @@ SUCCESS_CREATED_LIMIT = 2000
 
 
 def _validate_gather(params: Mapping[str, Any]) -> None:
-    _validate_db(params)
+    _validate_serializer(params)
     if "api" in params and not isinstance(params["api"], bool):
         raise ValueError("api: must be true or false")
     api.validate_path(params)
@@ -259,11 +227,6 @@ def api_step(step: Step, ctx: StepContext) -> StepGen:
 
 # --- monitor.evaluate -----------------------------------------------------------------
 
-def _validate_eval(params: Mapping[str, Any]) -> None:
-    if "record" in params and not isinstance(params["record"], bool):
-        raise ValueError("record: must be true or false")
-
-
 def collect_facts(ctx: StepContext) -> dict[str, Any]:
     out: dict[str, Any] = {"errors": {}}
     for facts in ctx.facts.values():
@@ -276,7 +239,7 @@ def collect_facts(ctx: StepContext) -> dict[str, Any]:
     return out
 
 
-@step_kind("monitor.evaluate", validate=_validate_eval)
+@step_kind("monitor.evaluate")
 def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     s = settings_for(ctx)
     checks = list(ctx.vars.get("checks") or NEEDS)
@@ -305,7 +268,7 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     # container's short log or a failed source would drag the medians down.
     complete = all(c["status"] in ("complete", "not_configured") for c in cov.values())
     recorded = False
-    if step.params.get("record", True) and not ctx.dry_run and complete:
+    if _record_baseline(ctx) and not ctx.dry_run and complete:
         try:
             hist.record(ctx.target.name, key, ctx.playbook or "monitor", metrics)
             recorded = True
@@ -323,6 +286,15 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     return StepOutcome(status="ok", message=msg, findings=findings, metrics=metrics,
                        facts={"history": str(hist.path), "recorded": recorded, "window": key},
                        coverage=cov, ran=ran_line(ctx.vars.get("section"), findings, cov))
+
+
+def _record_baseline(ctx: StepContext) -> bool:
+    """The run variable `record_baseline` (default true): false for a run whose window is
+    no baseline for later runs (the rollback's P0 checks, on the minutes since it began)."""
+    value = ctx.vars.get("record_baseline", True)
+    if not isinstance(value, bool):
+        raise InputError(f"record_baseline: must be true or false, got {value!r}")
+    return value
 
 
 def ran_line(section: object, findings: list[Finding], cov: Mapping[str, Mapping[str, Any]]) -> str:
