@@ -81,6 +81,7 @@ class Run:
         self.current_step: str | None = None
         self.finalizing = False  # running `always` steps after a failure/abort: no cancel checks
         self.lang: RunScope | None = None  # what the steps see: variables and earlier outputs
+        self.shared: dict[str, Any] = {}  # StepContext.shared: one per run, for the packs' steps
 
     # ------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -247,7 +248,7 @@ class Run:
         """Drive ONE instance of the step's generator (a loop item, an attempt) to its outcome."""
         ev = self.events
         ctx = StepContext(target=self.target, vars=variables, facts=self.facts, dry_run=self.options.dry_run,
-                          playbook=self.task, steps=self._scope(variables).outputs)
+                          playbook=self.task, steps=self._scope(variables).outputs, shared=self.shared)
         scope = StepScope(step, question=RunScope.text(step.confirm_text, variables) if step.confirm_text else "")
         gen = get_kind(step.kind)(step, ctx)
         cancel = self.options.cancel

@@ -4,8 +4,9 @@ turns all gathered facts into findings and metrics locally.
     monitor.gather    params: serializer, api (bool), path  facts: {worker_logs, backend_logs, db, api}
     monitor.api       params: path (/api/v1/meals/)         facts: {api: {...}}
     monitor.evaluate  (no params)                           findings + metrics
-Run vars read: since, tail, checks, needs, transcript_dir, monitor (playbook overrides),
-record_baseline (evaluate stores the metrics as a baseline; default true).
+Run vars read: since, tail, checks, needs, monitor (playbook overrides): once per run, by the
+first of these steps that runs (frame.py: every step then has the same window, settings and
+instant); transcript_dir, record_baseline (evaluate stores the metrics as a baseline; default true).
 Failure handling. The runner stops at a failed step, but one broken fact source must not
 hide the other checks (a dead API must not hide a stuck-photo P0). So a gather step that
 fails *degrades*: it returns status ok with a "degraded:" message, an error Note and
@@ -24,26 +25,14 @@ from runbooks.errors import InputError
 from runbooks.model import Batch, Finding, HttpResponse, Note, Result, StepOutcome
 from runbooks.packs.eatfit24.monitor import api, coverage, gather
 from runbooks.packs.eatfit24.monitor.anomaly import ANOMALY_RULES
-from runbooks.packs.eatfit24.monitor.catalog import CATALOG
 from runbooks.packs.eatfit24.monitor.custom import evaluate_custom
-from runbooks.packs.eatfit24.monitor.custom import validate as validate_custom
-from runbooks.packs.eatfit24.monitor.history import History, history_path, window_key
+from runbooks.packs.eatfit24.monitor.frame import frame_of
+from runbooks.packs.eatfit24.monitor.history import History, history_path
 from runbooks.packs.eatfit24.monitor.parse import extract_result, summarize_log
 from runbooks.packs.eatfit24.monitor.rules import evaluate
-from runbooks.packs.eatfit24.monitor.sections import NEEDS, needs_for
-from runbooks.packs.eatfit24.monitor.thresholds import Settings, settings_from
-from runbooks.packs.eatfit24.monitor.window import parse_since, parse_tail
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 
 PARTS = ("worker_logs", "backend_logs", "db", "api")
-
-
-def settings_for(ctx: StepContext) -> Settings:
-    """Checklist defaults < playbook `vars.monitor` < the target's `monitor:` config."""
-    s = settings_from([(ctx.vars.get("monitor"), "playbook vars.monitor"),
-                       (ctx.target.monitor, f"targets.{ctx.target.name}.monitor")], set(CATALOG))
-    validate_custom(s.rules, set(CATALOG))
-    return s
 
 
 def _tail_excerpt(res: Result, limit: int = 600) -> str:
@@ -150,21 +139,19 @@ def gather_step(step: Step, ctx: StepContext) -> StepGen:
     """The log scans and the Django shell as ONE concurrent batch on the run's connection:
     the scans no longer wait for the Django boot (the slowest part on a real host), so the
     time to a verdict is the slowest source, not their sum. Same commands, same count."""
-    needs = list(ctx.vars.get("needs") or needs_for(list(NEEDS)))  # no `needs` var: every fact the checks use
-    parts = [p for p in GATHER_PARTS if p in needs]
-    with_api = bool(step.params.get("api")) and "api" in needs
+    fr = frame_of(ctx)  # needs: the run's, else what its checks use (every check by default)
+    parts = [p for p in GATHER_PARTS if p in fr.needs]
+    with_api = bool(step.params.get("api")) and "api" in fr.needs
     if not parts and not with_api:
         return StepOutcome(status="skipped", message="no remote facts needed")
-    s = settings_for(ctx)
+    s, window, tail = fr.settings, fr.window, fr.tail
     facts: dict[str, Any] = {}
     prepared: Any = None
     if with_api:  # the API GET travels with the remote commands, not after them
-        prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone)
+        prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone, fr.now)
         if isinstance(prepared, StepOutcome):
             facts.update(prepared.facts, api_outcome={"status": prepared.status, "message": prepared.message})
             prepared = None
-    window = parse_since(ctx.vars.get("since") or "24h")
-    tail = parse_tail(ctx.vars.get("tail"))
     commands = []
     for part in parts:
         if part == "db":
@@ -213,10 +200,10 @@ def api_step(step: Step, ctx: StepContext) -> StepGen:
         done = api.replay(facts) if isinstance(facts, Mapping) else None
         if done is not None:
             return done
-    s = settings_for(ctx)
+    fr = frame_of(ctx)
     db = _gathered(ctx, "db") or {}
-    prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone,
-                                      db.get("today"))
+    prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), fr.settings.app_timezone,
+                                      fr.now, db.get("today"))
     if isinstance(prepared, StepOutcome):
         return prepared
     req, url, date = prepared
@@ -241,14 +228,10 @@ def collect_facts(ctx: StepContext) -> dict[str, Any]:
 
 @step_kind("monitor.evaluate")
 def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
-    s = settings_for(ctx)
-    checks = list(ctx.vars.get("checks") or NEEDS)
-    needs = list(ctx.vars.get("needs") or needs_for(checks))
-    window = parse_since(ctx.vars.get("since") or "24h")
-    tail = parse_tail(ctx.vars.get("tail"))
-    key = window_key(window.docker, tail)
+    fr = frame_of(ctx)
+    s, checks, key = fr.settings, list(fr.checks), fr.key
     facts = collect_facts(ctx)
-    facts["coverage"] = coverage.collect(facts, needs, window, tail)
+    facts["coverage"] = coverage.collect(facts, fr.needs, fr.window, fr.tail, fr.now)
     hist = History(history_path(ctx.vars.get("transcript_dir")))
     baselines = None
     if any(c in ANOMALY_RULES for c in checks):
