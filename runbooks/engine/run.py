@@ -82,6 +82,7 @@ class Run:
         self.current_step: str | None = None
         self.finalizing = False  # running `always` steps after a failure/abort: no cancel checks
         self.lang: RunScope | None = None  # what the steps see: variables and earlier outputs
+        self.shared: dict[str, Any] = {}  # StepContext.shared: one per run, for the packs' steps
 
     # ------------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -268,7 +269,8 @@ class Run:
         `covered`: the operator confirmed the whole loop/until: its `confirm:` is not asked again."""
         ev = self.events
         ctx = StepContext(target=self.target, vars=variables, facts=self.facts, dry_run=self.options.dry_run,
-                          playbook=self.task, steps=self._scope(variables).outputs, confirmed=covered)
+                          playbook=self.task, steps=self._scope(variables).outputs, confirmed=covered,
+                          shared=self.shared)
         scope = StepScope(step, armed=covered,
                           question=RunScope.text(step.confirm_text, variables) if step.confirm_text else "")
         gen = get_kind(step.kind)(step, ctx)

@@ -48,6 +48,7 @@ INCLUDE_KEYS: dict[str, str] = {
     "vars": "variables for the included steps",
     "when": "a condition added to every included step",
     "tags": "tags added to every included step",
+    "always": "true | false: set on every included step, over its own (false: none of them runs after a failure)",
 }
 CONFIRM_MODES = (False, True, "typed")
 DEFAULT_RETRIES = 3

@@ -1,7 +1,8 @@
 """YAML -> Playbook, every error as `file:line: key: why` (exit 3), nothing run before.
 
 Include and vars-files resolution live here: an `include:` entry is replaced by the other
-playbook's steps (its `when:` and `tags:` added to each, its vars under theirs), so the
+playbook's steps (its `when:` and `tags:` added to each, its vars under theirs, its
+`always:` over theirs), so the
 engine sees one flat list of steps and --start-at, tags and always: work the same on them.
 """
 
@@ -128,11 +129,14 @@ def _include(raw: dict[str, Any], i: int, where: str, base: Path | None,
         tags = [tags]
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise PlaybookError(f"{where}:{line_of(raw, 'tags')}: steps[{i}].tags: must be a list of strings")
+    always = raw.get("always")
+    if always is not None and not isinstance(always, bool):
+        raise PlaybookError(f"{where}:{line_of(raw, 'always')}: steps[{i}].always: must be true or false")
     out = []
     for s in inner.steps:
         combined = s.when if not when else (f"({when}) and ({s.when})" if s.when else when)
         out.append(replace(s, when=combined, tags=tuple(dict.fromkeys([*s.tags, *tags])),
-                           vars={**inner.vars, **ivars, **s.vars}))
+                           vars={**inner.vars, **ivars, **s.vars}, always=s.always if always is None else always))
     return out, [str(p), *inner.includes]
 
 

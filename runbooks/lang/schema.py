@@ -54,6 +54,7 @@ _PLAYBOOK_TYPES: dict[str, dict[str, Any]] = {
 }
 _INCLUDE_TYPES: dict[str, dict[str, Any]] = {
     "include": {"type": "string", "minLength": 1}, "vars": _VARS, "when": _EXPR, "tags": _TAGS,
+    "always": {"type": "boolean"},
 }
 
 

@@ -1,6 +1,6 @@
 """Step kinds. Each module registers its kinds with `@step_kind` on import.
 
-A kind's module is imported only when a playbook names it (`monitor.db` -> the monitor's
+A kind's module is imported only when a playbook names it (`monitor.gather` -> the monitor's
 module), so `inv monitor.p0` does not pay for importing rollback and predeploy code.
 """
 

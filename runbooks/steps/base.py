@@ -18,7 +18,7 @@ Confirm raises `Aborted` inside the runner (the generator is closed), so steps n
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from runbooks.commands import Command
@@ -50,6 +50,10 @@ class StepContext:
     playbook: str = ""
     steps: Mapping[str, Mapping[str, Any]] | None = None  # step name -> output; None: derived from facts
     confirmed: bool = False  # the operator confirmed the whole loop/until already (lang/covering.py)
+    # one per run, the same object for every step: what a pack's steps compute once and
+    # hand to its later steps as values (the monitor's window, settings and instant,
+    # packs/eatfit24/monitor/frame.py); not recorded, not seen by expressions
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def scope(self) -> dict[str, Any]:
         """The variables an expression sees: vars, `steps` and `facts`."""

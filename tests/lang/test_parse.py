@@ -135,6 +135,20 @@ def test_include_and_vars_files(tmp_path: Path) -> None:
     assert pb.includes == (str(tmp_path / "inner.yml"),)  # type: ignore[attr-defined]
 
 
+def test_include_always_sets_or_clears_the_included_steps_always(tmp_path: Path) -> None:
+    (tmp_path / "inner.yml").write_text("name: inner\nsteps:\n"
+                                        "  - {name: probe, kind: shell, params: {command: 'true'}}\n"
+                                        "  - {name: report, kind: shell, always: true, params: {command: 'true'}}\n")
+    kept = _load(tmp_path, HEAD + "  - include: inner.yml\n")
+    assert [s.always for s in kept.steps] == [False, True]  # type: ignore[attr-defined]
+    cleared = _load(tmp_path, HEAD + "  - include: inner.yml\n    always: false\n")
+    assert [s.always for s in cleared.steps] == [False, False]  # type: ignore[attr-defined]
+    forced = _load(tmp_path, HEAD + "  - include: inner.yml\n    always: true\n")
+    assert [s.always for s in forced.steps] == [True, True]  # type: ignore[attr-defined]
+    with pytest.raises(PlaybookError, match=r":4: steps\[0\].always: must be true or false"):
+        _load(tmp_path, HEAD + "  - include: inner.yml\n    always: 'no'\n")
+
+
 def test_include_errors_name_the_included_file(tmp_path: Path) -> None:
     (tmp_path / "inner.yml").write_text("name: inner\nsteps:\n  - {name: a, kind: shell, params: {command: 'true'}}\n"
                                         "  - {name: b, kind: nope}\n")

@@ -64,13 +64,14 @@ def test_recreated_container_is_partial_coverage_and_not_a_baseline(ssh_sandbox:
 
 def test_tail_reached_is_partial_from_the_first_line() -> None:
     window = parse_since("24h")
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = datetime.now(timezone.utc)
+    now = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     summary = {"container": "w", "host_now": now, "inspect": "2020-01-01T00:00:00Z 2020-01-01T00:00:00Z",
                "lines_read": 50, "first_ts": "2026-11-30T03:00:00.000000001Z"}
-    cov = logs_coverage(summary, window, tail=50)
+    cov = logs_coverage(summary, window, tail=50, now=at)
     assert cov["status"] == "partial" and cov["from"] == "2026-11-30T03:00:00Z" and "--tail 50" in cov["reason"]
-    assert logs_coverage({**summary, "lines_read": 49}, window, tail=50)["status"] == "complete"
-    unknown = logs_coverage({**summary, "inspect": "Error: No such object: w"}, window, tail=None)
+    assert logs_coverage({**summary, "lines_read": 49}, window, tail=50, now=at)["status"] == "complete"
+    unknown = logs_coverage({**summary, "inspect": "Error: No such object: w"}, window, tail=None, now=at)
     assert unknown["status"] == "partial" and "start time unknown" in unknown["reason"]
 
 

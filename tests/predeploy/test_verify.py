@@ -144,3 +144,28 @@ def test_unreadable_diary_is_a_failure_never_a_pass() -> None:
     m = meal(9, "FAILED", [(4, "CANCELLED", 0)])
     out = verify_b(m, logs("[MealService] Finalized meal_id=9 as FAILED"), parse_diary(403, {"detail": "no"}))
     assert not out.passed and "diary returned HTTP 403" in out.differences[-1]
+
+
+CLOSING = {"A": ["no results stored on CANCELLED photos", "meal's FoodItems come only from SUCCESS photos"],
+           "B": ["no results stored on the meal's photos", "meal's FoodItems come only from SUCCESS photos"],
+           "C": ["no results stored on CANCELLED photos", "meal's FoodItems come only from SUCCESS photos"]}
+
+
+@pytest.mark.parametrize("key", ["A", "B", "C"])
+def test_every_scenario_closes_with_the_same_checks_and_stops_at_an_unreadable_diary(key: str) -> None:
+    """The closing checks (no results on the photos that must have none, FoodItems only
+    from SUCCESS photos, the diary readable) come last, in this order, and an unreadable
+    diary ends the scenario there: no diary check is made on a diary nobody read."""
+    cases = {"A": (verify_a, meal(1, "COMPLETE", [(1, "SUCCESS", 2), (2, "CANCELLED", 0)], food_items=2),
+                   logs("[MealService] Finalized meal_id=1 as COMPLETE"), "diary shows the meal"),
+             "B": (verify_b, meal(2, "FAILED", [(3, "CANCELLED", 0)]),
+                   logs("[MealService] Finalized meal_id=2 as FAILED"), "meal absent from the diary"),
+             "C": (verify_c, meal(3, "FAILED", [(6, "CANCELLED", 0)]),
+                   logs("[AI] Photo 6 is in terminal state CANCELLED, discarding results (race condition guard)"),
+                   "cancelled photo absent from the diary")}
+    verify, m, scan, diary_check = cases[key]
+    unread = verify(m, scan, parse_diary(403, {"detail": "no"}))
+    assert [c.what for c in unread.checks][-3:] == [*CLOSING[key], "diary readable"]
+    assert [c.ok for c in unread.checks][-3:] == [True, True, False] and not unread.passed
+    read = verify(m, scan, diary())
+    assert [c.what for c in read.checks][-3:] == [*CLOSING[key], diary_check]

@@ -42,7 +42,7 @@ def test_full_rollback_reverts_stops_rebuilds_and_verifies(host: Host) -> None:
     assert host.container(host.target["containers"]["worker"])["status"] == "running"
     st = statuses(d)
     assert st["stop-worker"] == st["git-revert"] == st["rebuild"] == st["verify"] == "ok"
-    assert st["verify-db"] == st["verify-p0"] == "ok" and st["cleanup"] == "skipped"
+    assert st["gather"] == st["api-check"] == st["evaluate"] == "ok" and st["cleanup"] == "skipped"
     assert st["release-lock"] == "ok" and not host.lock_dir.exists()
     # the record: every confirmation says who answered, HEAD before/after, each command's exit code
     ev = host.events()
@@ -69,7 +69,7 @@ def test_dry_run_sends_nothing_that_mutates(host: Host) -> None:
     assert not host.lock_dir.exists()
     st = statuses(d)
     assert st["preflight"] == "ok"
-    assert all(st[s] == "skipped" for s in ("stop-worker", "git-revert", "rebuild", "verify"))
+    assert all(st[s] == "skipped" for s in ("stop-worker", "git-revert", "rebuild", "verify", "gather", "evaluate"))
     notes = " ".join(e["text"] for e in host.events() if e["type"] == "note")
     assert f"revert --no-edit {sha}" in notes and "compose up -d --build --force-recreate backend celery-worker" in notes
     assert host.container(host.target["containers"]["worker"])["status"] == "running"
@@ -82,7 +82,7 @@ def test_rebuild_failure_then_resume_then_rerun_is_idempotent(host: Host) -> Non
     assert p.returncode == 2, p.stderr[-3000:]
     d = doc(p)
     st = statuses(d)
-    assert st["rebuild"] == "failed" and "verify" not in st
+    assert st["rebuild"] == "failed" and not {"verify", "gather", "evaluate"} & set(st)  # the P0 checks are not always-steps here
     assert st["host-state"] == "ok" and st["release-lock"] == "ok"
     assert d["resume"] == f"inv -r {ROOT} rollback --commit {sha[:12]} --yes --json --start-at rebuild"
     assert f"To resume: inv -r {ROOT} rollback" in p.stderr
@@ -165,3 +165,28 @@ def test_reset_to_asks_its_own_typed_confirmation_and_resets(host: Host) -> None
     # again: HEAD already is the reset target -> skipped
     p = host.run("--commit", sha, "--reset-to", parent[:8], "--yes", "--json")
     assert p.returncode == 0 and statuses(doc(p))["git-revert"] == "skipped"
+
+
+def test_p0_checks_run_as_the_monitor_after_verify_and_decide_the_verdict(host: Host) -> None:
+    """The rollback includes the monitor playbook for its P0 checks: ONE gather batch after
+    verify, on the logs and rows since the rollback started; a stuck photo left behind (no
+    --cleanup) is a P0 alert, so the verdict is p0 (exit 2), not ok; nothing is stored
+    as a baseline."""
+    sha = host.sha_of(FEATURE)
+    stuck = host.sandbox.inject("stuck_photo")
+    p = host.run("--commit", sha, "--yes", "--json")
+    d = doc(p)
+    assert (d["verdict"], d["exit_code"], p.returncode) == ("p0", 2, 2), d["message"]
+    alert = [f for f in d["findings"] if f["id"] == "stuck_photos"]
+    assert alert and alert[0]["status"] == "alert"
+    assert stuck["photo_id"] in [e.get("photo_id") for e in alert[0]["evidence"]]
+    names = [s["name"] for s in d["steps"]]
+    assert names.index("verify") < names.index("gather") < names.index("api-check") < names.index("evaluate") \
+        < names.index("worker-guard")
+    ev = host.events()
+    started = next(e for e in ev if e["type"] == "run_started")["options"]["vars"]["started_at"]
+    scans = [e["command"] for e in ev if e["type"] == "command" and e["step"] == "gather"]
+    assert len(scans) == 3 and sum(f"--since {started}" in c for c in scans) == 2, scans  # 2 log scans + 1 shell
+    assert not [e for e in ev if e["type"] == "command" and e["step"] in ("api-check", "evaluate")]
+    done = next(e for e in ev if e["type"] == "step_finished" and e["step"] == "evaluate")
+    assert "history:" not in done["message"]  # not recorded as a baseline

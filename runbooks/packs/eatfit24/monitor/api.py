@@ -61,10 +61,11 @@ def api_facts(meals: list[Mapping[str, Any]], date: str) -> dict[str, Any]:
             "non_success_photos": bad_photos, "failed_meals": failed_meals}
 
 
-def request(ctx: StepContext, path: str, timezone: str,
+def request(ctx: StepContext, path: str, timezone: str, now: datetime,
             today: str | None = None) -> Generator[Note, Any, tuple[HttpRequest, str, str] | StepOutcome]:
     """(the GET, its URL, the date asked for), or the `not configured` outcome. `today`: the
-    app's date from the DB when known, else the operator's clock in the app's timezone."""
+    app's date from the DB when known, else `now` (the run's instant, frame.py) in the
+    app's timezone."""
     api = ctx.target.api
     if not api.base_url:
         return skip(f"no api.base_url configured for target {ctx.target.name}")
@@ -74,7 +75,7 @@ def request(ctx: StepContext, path: str, timezone: str,
     if missing:
         return skip(f"API credentials not set in the environment: {', '.join(sorted(set(missing)))}")
     yield from stale_notes(api)
-    date = today or datetime.now(ZoneInfo(timezone)).date().isoformat()
+    date = today or now.astimezone(ZoneInfo(timezone)).date().isoformat()
     url = f"{api.base_url}{path}?date={date}"
     return HttpRequest("GET", url, headers=dict(api.headers), timeout=api.timeout), url, date
 

@@ -15,7 +15,7 @@ container keeps its log, so only a creation inside the window makes a log partia
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -30,10 +30,9 @@ def entry(status: str, requested_from: str | None, start: str | None, reason: st
     return {"status": status, "requested_from": requested_from, "from": start, "reason": reason}
 
 
-def requested_start(window: Window, now: datetime | None) -> datetime:
+def requested_start(window: Window, now: datetime) -> datetime:
     if window.start_iso:
         return datetime.fromisoformat(window.start_iso)
-    now = now or datetime.now(timezone.utc)
     return now - timedelta(seconds=int(window.seconds or 0))
 
 
@@ -41,10 +40,10 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if dt else None
 
 
-def logs_coverage(summary: Mapping[str, Any], window: Window, tail: int | None) -> dict[str, Any]:
-    """A completed log scan: complete, or partial from the container's start / the tail."""
-    now = parse_ts(summary.get("host_now"))
-    want = requested_start(window, now)
+def logs_coverage(summary: Mapping[str, Any], window: Window, tail: int | None, now: datetime) -> dict[str, Any]:
+    """A completed log scan: complete, or partial from the container's start / the tail.
+    The window counts back from the host's clock when the scan reported it, else `now`."""
+    want = requested_start(window, parse_ts(summary.get("host_now")) or now)
     req = _iso(want)
     created = started = None
     inspect = str(summary.get("inspect") or "")
@@ -74,9 +73,10 @@ def failed(requested_from: str | None, why: str) -> dict[str, Any]:
     return entry("error", requested_from, None, why)
 
 
-def db_coverage(db: Mapping[str, Any] | None, error: str | None, window: Window) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(db, serializer) entries from the Django shell's result."""
-    req = _iso(requested_start(window, None))
+def db_coverage(db: Mapping[str, Any] | None, error: str | None, window: Window,
+                now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(db, serializer) entries from the Django shell's result (its own cutoff when it gave one)."""
+    req = _iso(requested_start(window, now))
     if db is None or "all" in (db.get("skipped") or {}):
         why = error or ("DB checks could not start: " + str((db or {}).get("skipped", {}).get("all")))
         return failed(req, why), failed(req, why)
@@ -109,19 +109,21 @@ def api_coverage(api: Mapping[str, Any] | None, error: str | None) -> dict[str, 
     return entry("complete", day, day, f"one user's diary on {day}")
 
 
-def collect(facts: Mapping[str, Any], needs: list[str], window: Window, tail: int | None) -> Coverage:
-    """Coverage of every source the task needed (the serializer rides with the db)."""
+def collect(facts: Mapping[str, Any], needs: Sequence[str], window: Window, tail: int | None,
+            now: datetime) -> Coverage:
+    """Coverage of every source the task needed (the serializer rides with the db). `now`:
+    the run's one instant (frame.py), for a source that reported no time of its own."""
     errors = facts.get("errors") or {}
     out: Coverage = {}
     for part in ("worker_logs", "backend_logs"):
         if part not in needs:
             continue
         if facts.get(part) is not None:
-            out[part] = logs_coverage(facts[part], window, tail)
+            out[part] = logs_coverage(facts[part], window, tail, now)
         else:
-            out[part] = failed(_iso(requested_start(window, None)), errors.get(part) or "log scan did not run")
+            out[part] = failed(_iso(requested_start(window, now)), errors.get(part) or "log scan did not run")
     if "db" in needs:
-        out["db"], out["serializer"] = db_coverage(facts.get("db"), errors.get("db"), window)
+        out["db"], out["serializer"] = db_coverage(facts.get("db"), errors.get("db"), window, now)
     if "api" in needs:
         out["api"] = api_coverage(facts.get("api"), errors.get("api"))
     return out

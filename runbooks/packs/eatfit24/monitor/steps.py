@@ -1,11 +1,12 @@
 """Monitor step kinds. Gather steps yield requests and return facts; `monitor.evaluate`
 turns all gathered facts into findings and metrics locally.
 
-    monitor.logs      params: role (worker|backend)       facts: {<role>_logs: summary}
-    monitor.db        params: serializer (bool, true)     facts: {db: the script's JSON}
-    monitor.api       params: path (/api/v1/meals/)        facts: {api: {...}}
-    monitor.evaluate  params: record (bool, true)          findings + metrics
-Run vars read: since, tail, checks, needs, transcript_dir, monitor (playbook overrides).
+    monitor.gather    params: serializer, api (bool), path  facts: {worker_logs, backend_logs, db, api}
+    monitor.api       params: path (/api/v1/meals/)         facts: {api: {...}}
+    monitor.evaluate  (no params)                           findings + metrics
+Run vars read: since, tail, checks, needs, monitor (playbook overrides): once per run, by the
+first of these steps that runs (frame.py: every step then has the same window, settings and
+instant); transcript_dir, record_baseline (evaluate stores the metrics as a baseline; default true).
 Failure handling. The runner stops at a failed step, but one broken fact source must not
 hide the other checks (a dead API must not hide a stuck-photo P0). So a gather step that
 fails *degrades*: it returns status ok with a "degraded:" message, an error Note and
@@ -20,29 +21,18 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from typing import Any
 
+from runbooks.errors import InputError
 from runbooks.model import Batch, Finding, HttpResponse, Note, Result, StepOutcome
 from runbooks.packs.eatfit24.monitor import api, coverage, gather
 from runbooks.packs.eatfit24.monitor.anomaly import ANOMALY_RULES
-from runbooks.packs.eatfit24.monitor.catalog import CATALOG
 from runbooks.packs.eatfit24.monitor.custom import evaluate_custom
-from runbooks.packs.eatfit24.monitor.custom import validate as validate_custom
-from runbooks.packs.eatfit24.monitor.history import History, history_path, window_key
-from runbooks.packs.eatfit24.monitor.parse import extract_result, parse_ts, summarize_log
+from runbooks.packs.eatfit24.monitor.frame import frame_of
+from runbooks.packs.eatfit24.monitor.history import History, history_path
+from runbooks.packs.eatfit24.monitor.parse import extract_result, summarize_log
 from runbooks.packs.eatfit24.monitor.rules import evaluate
-from runbooks.packs.eatfit24.monitor.sections import NEEDS, needs_for
-from runbooks.packs.eatfit24.monitor.thresholds import Settings, settings_from
-from runbooks.packs.eatfit24.monitor.window import parse_since, parse_tail
 from runbooks.steps.base import Step, StepContext, StepGen, step_kind
 
 PARTS = ("worker_logs", "backend_logs", "db", "api")
-
-
-def settings_for(ctx: StepContext) -> Settings:
-    """Checklist defaults < playbook `vars.monitor` < the target's `monitor:` config."""
-    s = settings_from([(ctx.vars.get("monitor"), "playbook vars.monitor"),
-                       (ctx.target.monitor, f"targets.{ctx.target.name}.monitor")], set(CATALOG))
-    validate_custom(s.rules, set(CATALOG))
-    return s
 
 
 def _tail_excerpt(res: Result, limit: int = 600) -> str:
@@ -67,24 +57,7 @@ def _host_cannot_run(res: Result, text: str) -> bool:
     return res.exit_code in (126, 127) or any(h in text for h in _CANNOT_RUN_HINTS)
 
 
-# --- monitor.logs ---------------------------------------------------------------------
-
-def _validate_logs(params: Mapping[str, Any]) -> None:
-    if params.get("role") not in ("worker", "backend"):
-        raise ValueError("role: must be 'worker' or 'backend'")
-
-
-@step_kind("monitor.logs", validate=_validate_logs)
-def logs_step(step: Step, ctx: StepContext) -> StepGen:
-    role = str(step.params["role"])
-    part = f"{role}_logs"
-    container = ctx.target.containers[role]
-    s = settings_for(ctx)
-    window = parse_since(ctx.vars.get("since") or "24h")
-    res = yield gather.logs_command(container, window, parse_tail(ctx.vars.get("tail")), int(s["context_lines"]))
-    assert isinstance(res, Result)
-    return (yield from interpret_logs(part, container, res))
-
+# --- interpreting what the gather got -----------------------------------------------
 
 def interpret_logs(part: str, container: str, res: Result) -> Generator[Note, Any, StepOutcome]:
     """Facts from one filtered log scan (or why there are none)."""
@@ -111,9 +84,7 @@ def interpret_logs(part: str, container: str, res: Result) -> Generator[Note, An
     return StepOutcome(status="ok", message=msg, facts={part: summary})
 
 
-# --- monitor.db -----------------------------------------------------------------------
-
-def _validate_db(params: Mapping[str, Any]) -> None:
+def _validate_serializer(params: Mapping[str, Any]) -> None:
     if "serializer" in params and not isinstance(params["serializer"], bool):
         raise ValueError("serializer: must be true or false")
 
@@ -123,20 +94,6 @@ def _gathered(ctx: StepContext, part: str) -> Any:
         if isinstance(facts, Mapping) and facts.get(part) is not None:
             return facts[part]
     return None
-
-
-@step_kind("monitor.db", validate=_validate_db)
-def db_step(step: Step, ctx: StepContext) -> StepGen:
-    s = settings_for(ctx)
-    window = parse_since(ctx.vars.get("since") or "24h")
-    worker = _gathered(ctx, "worker_logs") or {}
-    times = {p["photo_id"]: ts.timestamp() for p in worker.get("photo_success", [])
-             if isinstance(p.get("photo_id"), int) and (ts := parse_ts(p.get("ts"))) is not None}
-    script = gather.render_db_script(gather.db_params(window, s["stuck_seconds"], int(s["evidence_limit"]), times,
-                                                      serializer=bool(step.params.get("serializer", True))))
-    res = yield gather.db_command(ctx.vars["backend"], script)
-    assert isinstance(res, Result)
-    return (yield from interpret_db(res))
 
 
 def interpret_db(res: Result) -> Generator[Note, Any, StepOutcome]:
@@ -171,7 +128,7 @@ SUCCESS_CREATED_LIMIT = 2000
 
 
 def _validate_gather(params: Mapping[str, Any]) -> None:
-    _validate_db(params)
+    _validate_serializer(params)
     if "api" in params and not isinstance(params["api"], bool):
         raise ValueError("api: must be true or false")
     api.validate_path(params)
@@ -182,21 +139,19 @@ def gather_step(step: Step, ctx: StepContext) -> StepGen:
     """The log scans and the Django shell as ONE concurrent batch on the run's connection:
     the scans no longer wait for the Django boot (the slowest part on a real host), so the
     time to a verdict is the slowest source, not their sum. Same commands, same count."""
-    needs = list(ctx.vars.get("needs") or needs_for(list(NEEDS)))  # no `needs` var: every fact the checks use
-    parts = [p for p in GATHER_PARTS if p in needs]
-    with_api = bool(step.params.get("api")) and "api" in needs
+    fr = frame_of(ctx)  # needs: the run's, else what its checks use (every check by default)
+    parts = [p for p in GATHER_PARTS if p in fr.needs]
+    with_api = bool(step.params.get("api")) and "api" in fr.needs
     if not parts and not with_api:
         return StepOutcome(status="skipped", message="no remote facts needed")
-    s = settings_for(ctx)
+    s, window, tail = fr.settings, fr.window, fr.tail
     facts: dict[str, Any] = {}
     prepared: Any = None
     if with_api:  # the API GET travels with the remote commands, not after them
-        prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone)
+        prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone, fr.now)
         if isinstance(prepared, StepOutcome):
             facts.update(prepared.facts, api_outcome={"status": prepared.status, "message": prepared.message})
             prepared = None
-    window = parse_since(ctx.vars.get("since") or "24h")
-    tail = parse_tail(ctx.vars.get("tail"))
     commands = []
     for part in parts:
         if part == "db":
@@ -245,10 +200,10 @@ def api_step(step: Step, ctx: StepContext) -> StepGen:
         done = api.replay(facts) if isinstance(facts, Mapping) else None
         if done is not None:
             return done
-    s = settings_for(ctx)
+    fr = frame_of(ctx)
     db = _gathered(ctx, "db") or {}
-    prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), s.app_timezone,
-                                      db.get("today"))
+    prepared = yield from api.request(ctx, str(step.params.get("path", api.DEFAULT_PATH)), fr.settings.app_timezone,
+                                      fr.now, db.get("today"))
     if isinstance(prepared, StepOutcome):
         return prepared
     req, url, date = prepared
@@ -258,11 +213,6 @@ def api_step(step: Step, ctx: StepContext) -> StepGen:
 
 
 # --- monitor.evaluate -----------------------------------------------------------------
-
-def _validate_eval(params: Mapping[str, Any]) -> None:
-    if "record" in params and not isinstance(params["record"], bool):
-        raise ValueError("record: must be true or false")
-
 
 def collect_facts(ctx: StepContext) -> dict[str, Any]:
     out: dict[str, Any] = {"errors": {}}
@@ -276,16 +226,12 @@ def collect_facts(ctx: StepContext) -> dict[str, Any]:
     return out
 
 
-@step_kind("monitor.evaluate", validate=_validate_eval)
+@step_kind("monitor.evaluate")
 def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
-    s = settings_for(ctx)
-    checks = list(ctx.vars.get("checks") or NEEDS)
-    needs = list(ctx.vars.get("needs") or needs_for(checks))
-    window = parse_since(ctx.vars.get("since") or "24h")
-    tail = parse_tail(ctx.vars.get("tail"))
-    key = window_key(window.docker, tail)
+    fr = frame_of(ctx)
+    s, checks, key = fr.settings, list(fr.checks), fr.key
     facts = collect_facts(ctx)
-    facts["coverage"] = coverage.collect(facts, needs, window, tail)
+    facts["coverage"] = coverage.collect(facts, fr.needs, fr.window, fr.tail, fr.now)
     hist = History(history_path(ctx.vars.get("transcript_dir")))
     baselines = None
     if any(c in ANOMALY_RULES for c in checks):
@@ -305,7 +251,7 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     # container's short log or a failed source would drag the medians down.
     complete = all(c["status"] in ("complete", "not_configured") for c in cov.values())
     recorded = False
-    if step.params.get("record", True) and not ctx.dry_run and complete:
+    if _record_baseline(ctx) and not ctx.dry_run and complete:
         try:
             hist.record(ctx.target.name, key, ctx.playbook or "monitor", metrics)
             recorded = True
@@ -323,6 +269,15 @@ def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     return StepOutcome(status="ok", message=msg, findings=findings, metrics=metrics,
                        facts={"history": str(hist.path), "recorded": recorded, "window": key},
                        coverage=cov, ran=ran_line(ctx.vars.get("section"), findings, cov))
+
+
+def _record_baseline(ctx: StepContext) -> bool:
+    """The run variable `record_baseline` (default true): false for a run whose window is
+    no baseline for later runs (the rollback's P0 checks, on the minutes since it began)."""
+    value = ctx.vars.get("record_baseline", True)
+    if not isinstance(value, bool):
+        raise InputError(f"record_baseline: must be true or false, got {value!r}")
+    return value
 
 
 def ran_line(section: object, findings: list[Finding], cov: Mapping[str, Mapping[str, Any]]) -> str:

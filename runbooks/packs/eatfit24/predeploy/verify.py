@@ -134,6 +134,19 @@ def _diary_readable(diary: Diary) -> Check | None:
     return None
 
 
+def _closing_checks(out: Outcome, meal: dict[str, Any], photos: list[dict[str, Any]], label: str,
+                    diary: Diary) -> bool:
+    """What every scenario checks before its diary checks: no results stored on `photos`,
+    the meal's FoodItems only from SUCCESS photos, and the diary readable. False when it
+    is not (the scenario's diary checks then cannot be made)."""
+    out.checks.append(_no_results_on(photos, label))
+    out.checks.append(_items_only_from_success(meal))
+    bad = _diary_readable(diary)
+    if bad:
+        out.checks.append(bad)
+    return bad is None
+
+
 def verify_a(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
     out = Outcome("A", meal["id"])
     success, cancelled = _by_status(meal, "SUCCESS"), _by_status(meal, "CANCELLED")
@@ -146,11 +159,7 @@ def verify_a(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
         "" if ok else (f"SUCCESS {[p['id'] for p in success]}, CANCELLED {[p['id'] for p in cancelled]}"
                        + ("; Cancel was not exercised" if not cancelled else "")),
         [{"success_photo_ids": [p["id"] for p in success], "cancelled_photo_ids": [p["id"] for p in cancelled]}]))
-    out.checks.append(_no_results_on(cancelled, "CANCELLED"))
-    out.checks.append(_items_only_from_success(meal))
-    bad = _diary_readable(diary)
-    if bad:
-        out.checks.append(bad)
+    if not _closing_checks(out, meal, cancelled, "CANCELLED", diary):
         return out
     shown = diary.meal(meal["id"])
     if shown is None:
@@ -189,11 +198,7 @@ def verify_b(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
                             "" if not success else f"photo(s) {[p['id'] for p in success]} reached SUCCESS: Cancel came too late",
                             [{"photo_id": p["id"], "status": "SUCCESS"} for p in success]
                             or [{"photo_statuses": {str(p["id"]): p["status"] for p in meal.get("photos", [])}}]))
-    out.checks.append(_no_results_on(meal.get("photos", []), "the meal's"))
-    out.checks.append(_items_only_from_success(meal))
-    bad = _diary_readable(diary)
-    if bad:
-        out.checks.append(bad)
+    if not _closing_checks(out, meal, meal.get("photos", []), "the meal's", diary):
         return out
     shown = diary.meal(meal["id"])
     empty = shown is not None and not shown.get("photos") and not shown.get("items")
@@ -221,11 +226,7 @@ def verify_c(meal: dict[str, Any], logs: LogScan, diary: Diary) -> Outcome:
             "" if lines else (f"no '[AI] Photo {p['id']} is in terminal state CANCELLED, discarding results' line since the "
                               "scenario started: the late result was not discarded"),
             [{"log": ln} for ln in lines] or [{"photo_id": p["id"], "log": None}]))
-    out.checks.append(_no_results_on(cancelled, "CANCELLED"))
-    out.checks.append(_items_only_from_success(meal))
-    bad = _diary_readable(diary)
-    if bad:
-        out.checks.append(bad)
+    if not _closing_checks(out, meal, cancelled, "CANCELLED", diary):
         return out
     visible = diary.photo_ids()
     shown = [p["id"] for p in cancelled if p["id"] in visible]
