@@ -166,3 +166,14 @@ def test_a_bad_vars_file_names_its_own_line(tmp_path: Path) -> None:
     (tmp_path / "v.yml").write_text("ok: 1\n'bad name': 2\n")
     with pytest.raises(PlaybookError, match=rf"{tmp_path / 'v.yml'}:2: vars.bad name: a variable name must be an identifier"):
         _load(tmp_path, "name: x\nvars_files: v.yml\nsteps:\n" + SH)
+
+
+def test_monitor_evaluate_refuses_the_record_param_it_no_longer_reads(tmp_path: Path) -> None:
+    """`record: false` once kept a run out of the baseline history; silently ignored, such a
+    playbook would now record it: refused on load, naming the variable that replaced it."""
+    ev = "  - {name: evaluate, kind: monitor.evaluate, params: {record: false}}\n"
+    with pytest.raises(PlaybookError, match=r"params.record: is now the run variable record_baseline"):
+        _load(tmp_path, HEAD + ev)
+    with pytest.raises(PlaybookError, match=r"params.stray: unknown parameter"):
+        _load(tmp_path, HEAD + ev.replace("record: false", "stray: 1"))
+    assert _load(tmp_path, HEAD + "  - {name: evaluate, kind: monitor.evaluate}\n").steps[0].kind == "monitor.evaluate"  # type: ignore[attr-defined]

@@ -226,7 +226,16 @@ def collect_facts(ctx: StepContext) -> dict[str, Any]:
     return out
 
 
-@step_kind("monitor.evaluate")
+def _validate_evaluate(params: Mapping[str, Any]) -> None:
+    """It takes no params: what it evaluates is the run's (checks, needs, since); whether it
+    records a baseline is the run variable `record_baseline` (once the `record` param)."""
+    for key in params:
+        if key == "record":
+            raise ValueError("record: is now the run variable record_baseline (vars: {record_baseline: false})")
+        raise ValueError(f"{key}: unknown parameter (monitor.evaluate takes none)")
+
+
+@step_kind("monitor.evaluate", validate=_validate_evaluate)
 def evaluate_step(step: Step, ctx: StepContext) -> StepGen:
     fr = frame_of(ctx)
     s, checks, key = fr.settings, list(fr.checks), fr.key
