@@ -46,6 +46,9 @@ class RunOptions:
     resume_unclean: str | None = None
     http: HttpTransport | None = None
     signing_key: str | None = None  # config `signing_key`: signs the run's seal ($RUNBOOKS_SIGNING_KEY wins)
+    # `serial:` runs: this run's place in the rollout and why it runs (the previous target's
+    # outcome and who decided to go on), for its own record ("" outside a serial rollout)
+    serial: str = ""
 
     def is_interactive(self) -> bool:
         return self.interactive if self.interactive is not None else stdin_is_tty()

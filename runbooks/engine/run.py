@@ -100,12 +100,13 @@ class Run:
                          opts.cast_takes_summary)
         if cast is not None:
             ev.add(cast)
+        serial: dict[str, Any] = {"serial": opts.serial} if opts.serial else {}  # a serial rollout's runs only
         ev("run_started", playbook=self.task, playbook_file=self.playbook.source, target=tgt.name,
            address=tgt.address, role=tgt.role, simulated=tgt.simulated, operator=getpass.getuser(),
            client_host=socket.gethostname(), argv=" ".join(opts.argv) or self.task, version=__version__,
            commit=runbooks_commit(), options={"dry_run": opts.dry_run, "yes": opts.yes, "start_at": opts.start_at,
                                               "vars": dict(opts.vars)},
-           steps=plan.names)
+           steps=plan.names, **serial)
         verdict: verdicts.Verdict = "ok"
         message = ""
         resume: str | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from runbooks.errors import FAILED, WARN
@@ -45,8 +45,10 @@ def run_serial(playbook: Playbook, targets: Sequence[Target], options: Sequence[
     from runbooks.engine.run import run_playbook
 
     done = SerialRun()
+    why = "the first target"
     for i, (target, opts, plan) in enumerate(zip(targets, options, plans, strict=True)):
         out.line(f"── serial {i + 1}/{len(targets)}: {target.name}", "bold")
+        opts = replace(opts, serial=f"{i + 1}/{len(targets)} ({', '.join(t.name for t in targets)}): {why}")
         res = run_playbook(playbook, target, opts, out, redactor, plan)
         done.results.append(res)
         rest = [t.name for t in targets[i + 1:]]
@@ -58,13 +60,20 @@ def run_serial(playbook: Playbook, targets: Sequence[Target], options: Sequence[
             done.not_run = rest
             out.error(done.stopped)
             break
-        if res.exit_code == WARN and not _go_on(res, rest, opts, out, done):
-            break
+        if res.exit_code == WARN:
+            decided = _go_on(res, rest, opts, out, done)
+            if decided is None:
+                break
+            why = decided
+        else:
+            why = f"{target.name} ended {res.verdict.upper()} (exit {res.exit_code})"
     return done
 
 
-def _go_on(res: RunResult, rest: list[str], opts: RunOptions, out: Out, done: SerialRun) -> bool:
-    """After a target that ended WARN: the operator says whether the next one runs."""
+def _go_on(res: RunResult, rest: list[str], opts: RunOptions, out: Out, done: SerialRun) -> str | None:
+    """After a target that ended WARN: the operator says whether the next one runs. The
+    decision to go on, as the next run records it (its transcript's "Serial" row: the WARN
+    target's own record is sealed by then), or None: stopped."""
     from runbooks.errors import Terminated
 
     ids = sorted({f.id for f in res.findings if f.status == "alert"})
@@ -72,7 +81,7 @@ def _go_on(res: RunResult, rest: list[str], opts: RunOptions, out: Out, done: Se
     what = f"serial: {res.target} ended WARN (exit 1): {', '.join(ids) or res.message or 'warnings'}"
     if opts.yes:
         out.line(f"{what}; going on to {rest[0]} (--yes on behalf of {getpass.getuser()})", "bold yellow")
-        return True
+        return f"{what}; went on: --yes on behalf of {getpass.getuser()}"
     if not opts.is_interactive():
         why, verdict = "nobody to confirm going on (stdin is not a terminal; --yes answers yes)", "error"
     else:
@@ -82,8 +91,8 @@ def _go_on(res: RunResult, rest: list[str], opts: RunOptions, out: Out, done: Se
             answer = "<EOF>"
         if answer.strip().lower() in ("y", "yes"):
             out.line(f"  going on to {rest[0]} (operator {getpass.getuser()})", "bold yellow")
-            return True
+            return f"{what}; went on: operator {getpass.getuser()} answered {answer.strip()!r}"
         why, verdict = f"the operator stopped (answered {answer.strip()!r})", "aborted"
     done.stopped, done.not_run, done.verdict = f"{what}; not run on {', '.join(rest)}: {why}", rest, verdict
     out.error(done.stopped)
-    return False
+    return None

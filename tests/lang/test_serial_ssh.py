@@ -51,6 +51,13 @@ def test_yes_goes_on_after_a_warning_and_says_so(tmp_path: Path, sshd: SshServer
     assert _ran(log) == ["one", "two", "three"]
     assert "serial: two ended WARN (exit 1): disk_usage_high; going on to three (--yes on behalf of" in err
     assert "message" not in doc and [r["target"] for r in doc["runs"]] == list(TARGETS)
+    # each run's own record says where it stood in the rollout and why it ran: the decision
+    # to go on after two's WARN is in three's transcript (two's is sealed before it is taken)
+    md = {r["target"]: Path(r["transcript"]).read_text() for r in doc["runs"]}
+    assert "| Serial | `1/3 (one, two, three): the first target` |" in md["one"]
+    assert "| Serial | `2/3 (one, two, three): one ended OK (exit 0)` |" in md["two"]
+    assert ("| Serial | `3/3 (one, two, three): serial: two ended WARN (exit 1): disk_usage_high; "
+            "went on: --yes on behalf of ") in md["three"]
 
 
 def test_without_a_terminal_or_yes_a_warning_stops_the_rest(tmp_path: Path, sshd: SshServer) -> None:
@@ -89,6 +96,8 @@ def test_the_operator_is_asked_after_a_warning(tmp_path: Path, sshd: SshServer) 
     assert code == 1, screen
     assert _ran(log) == ["one", "two", "three"]
     assert screen.count("[y/N]") == 1  # two and three ended OK: not asked again
+    two = next(d for d in (tmp_path / "tr").rglob("transcript.md") if "Target | `two`" in d.read_text())
+    assert "disk_usage_high; went on: operator " in two.read_text() and "answered 'y'" in two.read_text()
 
     child, log = _spawn(sshd, tmp_path)
     child.expect_exact("Go on to two")
