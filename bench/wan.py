@@ -140,4 +140,4 @@ def floor(wan: Wan, commands: list[tuple[str, str, str | None]]) -> dict[str, An
     client.close()
     if any(codes):
         raise RuntimeError(f"floor: a command failed: {codes}")
-    return {"wall_s": end - start, "connect_s": connected - start}
+    return {"wall_s": end - start, "connect_s": connected - start, "commands": len(codes)}
