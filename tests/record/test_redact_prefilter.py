@@ -25,7 +25,7 @@ def every_pattern(red: Redactor, value: str) -> str:
     for s in red.secrets:
         if s in value:
             value = value.replace(s, MASK)
-    for pat, _, _ in _PATTERNS:
+    for pat, _, _, _ in _PATTERNS:
         value = pat.sub(lambda m: m.group(1) + MASK, value)
     return value
 
