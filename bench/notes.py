@@ -39,10 +39,11 @@ def notes(d: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
             "2-core machine (see the profiles below, and the load average above).")
     if "cpu" in missed:
         cpu = _med(p4["p0_1"], "cpu_s")
-        out.append(f"- `monitor.p0` uses {cpu:.2f} s of local CPU; most of it is importing Python modules "
-                   "(Invoke, paramiko and cryptography, Jinja2, Rich, PyYAML: see the profile), then the SSH "
-                   "handshake's crypto, YAML config parsing and the transcript. The tool's own evaluation is a few "
-                   "ms.")
+        out.append(f"- `monitor.p0` uses {cpu:.2f} s of local CPU; most of it is starting Python and importing "
+                   "modules (Invoke, paramiko and cryptography, Fabric, Rich, Jinja2, PyYAML, and runbooks' own, "
+                   "whose dataclasses are built at import: see the profile), then the SSH handshake's crypto, the "
+                   "log parsing and checks and the transcript. The tool's bytecode is compiled before the bench "
+                   "runs, as an installed copy's is.")
     if "step" in missed:
         from .report import per_step
 
@@ -61,7 +62,9 @@ def notes(d: dict[str, Any], targets: list[dict[str, Any]]) -> list[str]:
         per = (cn - c1) / (n - 1)
         f1, fn = _med(p4["floor_p0_1"]), _med(p4[f"floor_p0_{n}"])
         out.append(f"- {n} targets: each target past the first costs {per * 1000:.0f} ms of local CPU (p0: "
-                   f"{c1:.2f} s for one, {cn:.2f} s for {n}); Python runs one thread at a time, so {n} targets' "
-                   f"handshakes, transcripts and alert records queue on one core while sshd and the relay use the "
-                   f"other; the raw floor itself goes from {f1:.2f} to {fn:.2f} s ({fn / f1:.2f}x).")
+                   f"{c1:.2f} s for one, {cn:.2f} s for {n}): parsing its logs and running the checks, its record "
+                   f"(events, transcript.md at the verdict and again with the alert lifecycle, cast, seal), "
+                   f"paramiko's packet thread and the alert history. Python runs one thread at a time, so {n} "
+                   f"targets' work queues on one core while sshd, the hosts' shells and the relay use the other; "
+                   f"the raw floor itself goes from {f1:.2f} to {fn:.2f} s ({fn / f1:.2f}x).")
     return out

@@ -54,8 +54,20 @@ class RunOptions:
         return self.interactive if self.interactive is not None else stdin_is_tty()
 
 
+_commit_lock = threading.Lock()
+_commit: list[str | None] = []  # computed once: the code this process runs does not change
+
+
 def runbooks_commit() -> str | None:
-    """This tool's git commit ("-dirty" with local changes) for the record, or None."""
+    """This tool's git commit ("-dirty" with local changes) for the record, or None. Asked
+    of git once per process (two git runs; once per target in a fan-out before)."""
+    with _commit_lock:
+        if not _commit:
+            _commit.append(_git_commit())
+        return _commit[0]
+
+
+def _git_commit() -> str | None:
     here = Path(__file__).resolve().parent.parent.parent
     if not (here / ".git").exists():
         return None

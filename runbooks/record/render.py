@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -78,12 +79,27 @@ def _pretty_json_lines(lines: list[str]) -> list[str]:
     return out
 
 
+# transcript.md is rendered twice per run (at the verdict, then again once the alert
+# lifecycle has appended its events), the same outputs each time: the second render takes
+# the first's folded outputs (pretty-printing a JSON result line was a third of a render).
+# Per thread and per run, so one run's record never reuses another's work.
+_folds = threading.local()
+
+
 def _fold(text: str, limit: int = FOLD_LINES) -> dict[str, Any]:
+    memo: dict[tuple[str, int], dict[str, Any]] | None = _folds.memo if getattr(_folds, "active", False) else None
+    key = (text or "", limit)
+    if memo is not None and key in memo:
+        return dict(memo[key])
     lines = _pretty_json_lines(strip_ansi(text or "").rstrip("\n").splitlines())
     if len(lines) <= limit:
-        return {"head": "\n".join(lines), "tail": "", "folded": 0}
-    head = limit // 2
-    return {"head": "\n".join(lines[:head]), "tail": "\n".join(lines[-head:]), "folded": len(lines) - 2 * head}
+        folded: dict[str, Any] = {"head": "\n".join(lines), "tail": "", "folded": 0}
+    else:
+        head = limit // 2
+        folded = {"head": "\n".join(lines[:head]), "tail": "\n".join(lines[-head:]), "folded": len(lines) - 2 * head}
+    if memo is not None:
+        memo[key] = folded
+    return dict(folded)
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -125,8 +141,15 @@ def render_transcript_md(events: list[dict[str, Any]], context: dict[str, Any]) 
     finished = next((e for e in reversed(events) if e["type"] == "run_finished"), None)
     done = {e.get("step") for e in events if e["type"] == "step_finished"}
     not_run = [n for n in started.get("steps") or [] if n not in done]
-    return render_template("transcript.md.j2", events=events, run=started, finished=finished, ctx=context,
-                           pending=pending_commands(events), not_run=not_run)
+    run = (started.get("ts"), started.get("target"), started.get("playbook"))
+    if getattr(_folds, "run", None) != run:  # another run in this thread: its folds go
+        _folds.run, _folds.memo = run, {}
+    _folds.active = True
+    try:
+        return render_template("transcript.md.j2", events=events, run=started, finished=finished, ctx=context,
+                               pending=pending_commands(events), not_run=not_run)
+    finally:
+        _folds.active = False
 
 
 def pending_commands(events: list[dict[str, Any]]) -> set[int]:

@@ -20,11 +20,14 @@ MONITOR_HELP = {
 def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, notify=None, verbose=False) -> int:
     from runbooks.connectors import early
     from runbooks.errors import RunbooksError
-    from runbooks.packs.eatfit24.monitor import run_vars
+    from runbooks.packs.eatfit24.monitor.window import parse_since, parse_tail
 
     task_name = f"monitor.{name}"
     try:
-        variables = run_vars(task_name, since=since or "24h", tail=tail)
+        # the flags run_vars checks, checked here with its own functions: the registry of
+        # checks it reads (and Jinja2 with it) loads after the handshake has started
+        parse_since(since or "24h")
+        parse_tail(tail)
         channels = None
         if notify:
             from runbooks.alerts import notify as notifier
@@ -46,6 +49,9 @@ def _run(name: str, target, since, tail, json, transcript_dir, metrics_out, noti
     early.when_busy(_after_imports)  # what the verdict needs, loaded while the host works
 
     from runbooks.app import TaskSpec, run_task
+    from runbooks.packs.eatfit24.monitor import run_vars
+
+    variables = run_vars(task_name, since=since or "24h", tail=tail)  # the flags are valid: cannot refuse now
 
     runs: list = []  # every target's run: one exposition file for all of them (fan-out)
 

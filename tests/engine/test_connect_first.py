@@ -77,3 +77,14 @@ def test_it_connects_early_only_where_ssh_config_cannot_route_elsewhere(tmp_path
     if routed and early.destination(target) is None:  # the machine's own /etc/ssh/ssh_config routes
         pytest.skip("this machine's /etc/ssh/ssh_config sets HostName/Port/Proxy* for every host")
     assert early.destination(target) == expected
+
+
+@pytest.mark.parametrize("flags", [["--since", "yesterday-ish"], ["--tail", "-5"]])
+def test_a_monitor_task_with_a_bad_flag_never_logs_in(tmp_path: Path, sshd: SshServer, flags: list[str]) -> None:
+    """The flags are checked before the handshake starts (the registry of checks loads after)."""
+    cfg = write_config(tmp_path / "r.yaml", {"box": _target(tmp_path, sshd)}, default_target="box")
+    r = run_inv(["monitor.p0", "--target", "box", "--json", *flags], inv_env(cfg, tmp_path / "tr"), tmp_path, timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert flags[0] in r.stderr and "Traceback" not in r.stderr
+    assert '"verdict": "error"' in r.stdout
+    assert sshd.accepted_auths() == 0

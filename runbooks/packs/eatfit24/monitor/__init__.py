@@ -12,6 +12,17 @@ follow), schedule (`--every/--for`).
 
 from __future__ import annotations
 
-from runbooks.packs.eatfit24.monitor.sections import SECTIONS, TASKS, run_vars
+from typing import Any
 
 __all__ = ["SECTIONS", "TASKS", "run_vars"]
+
+
+def __getattr__(name: str) -> Any:
+    """`SECTIONS`, `TASKS` and `run_vars` load the registry (every check, Jinja2) when first
+    asked for, not when a submodule is: `monitor.window` checks the flags before the task
+    starts the SSH handshake, and the registry loads while the handshake runs."""
+    if name in __all__:
+        from runbooks.packs.eatfit24.monitor import sections
+
+        return getattr(sections, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

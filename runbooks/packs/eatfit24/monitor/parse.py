@@ -133,6 +133,9 @@ def cancel_fields(text: str) -> dict[str, str]:
     return {k: v for k, v in _KV_RE.findall(m.group(2))}
 
 
+_DIGITS_RE = re.compile(r"\d+")
+
+
 def parse_ts(ts: str | None) -> datetime | None:
     """Docker RFC 3339 nano -> aware datetime (microseconds)."""
     if not ts:
@@ -140,7 +143,7 @@ def parse_ts(ts: str | None) -> datetime | None:
     head, _, frac = ts.partition(".")
     zone = ""
     if frac:
-        digits = re.match(r"\d+", frac)
+        digits = _DIGITS_RE.match(frac)
         zone = frac[digits.end():] if digits else frac
         frac = (digits.group(0) if digits else "")[:6].ljust(6, "0")
         head = f"{head}.{frac}"
@@ -182,10 +185,11 @@ def summarize_log(output: str, container: str) -> dict[str, Any]:
     legacy: list[dict[str, Any]] = []
     ai_failed: list[dict[str, Any]] = []
     cancel: dict[str, list[dict[str, Any]]] = {}
-    for ln in flog.lines:
+    kinds: dict[int, str] = {}  # M lines' kinds by position, for the standalone cancel exceptions below
+    for pos, ln in enumerate(flog.lines):
         if ln.tag != "M":
             continue
-        kind = classify(ln.text)
+        kind = kinds[pos] = classify(ln.text)
         counts[kind] += 1
         ev = ln.evidence(container)
         if kind.startswith("race_guard_"):
@@ -236,8 +240,8 @@ def summarize_log(output: str, container: str) -> dict[str, Any]:
             "finalization": not handled and bool(FINALIZATION_HINT_RE.search(text)),
             "cancel": not handled and bool(CANCEL_HINT_RE.search(text)),
         })
-    standalone = [ln.evidence(container) for ln in flog.lines
-                  if ln.tag == "M" and classify(ln.text) == "cancel_exception" and ln.nr not in in_blocks]
+    standalone = [ln.evidence(container) for pos, ln in enumerate(flog.lines)
+                  if kinds.get(pos) == "cancel_exception" and ln.nr not in in_blocks]
     return {
         "container": container,
         "exit_code": flog.exit_code,
