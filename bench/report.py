@@ -125,7 +125,7 @@ def write_report(d: dict[str, Any], path: Path) -> list[str]:
                     f"medians of interleaved runs ({d['runs']} of `monitor.all`, the floor and the fan-out; "
                     f"{d['slow_runs']} of the ways by hand and Ansible). Load average before: "
                     f"{lb[0]:.2f} {lb[1]:.2f} {lb[2]:.2f}, after: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} (2 cores, shared). "
-                    "Raw samples: `bench/out/results.json`." + (f" {d['note']}" if d.get("note") else ""), "",
+                    "Raw samples: `results.json` in the run's `--out` directory (default `bench/out/`, not committed)." + (f" {d['note']}" if d.get("note") else ""), "",
                     "## Summary", "", summary(d, targets), "",
                     "## Machine", "", f"- CPU: {m['cpu']}, {m['cores']} cores; {m['os']}",
                     f"- Python {m['python']}; {m['openssh']}; ansible-core {m['ansible_core']}; paramiko {m['paramiko']}; "
