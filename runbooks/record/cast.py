@@ -108,7 +108,8 @@ class CastRecorder:
         self.writer = writer
         self.out = out
         self.takes_summary = takes_summary
-        out.add_listener(writer.on_text)
+        # not solo: the writer takes its target's text only, so Out need not offer it the others'
+        out.add_listener(writer.on_text, None if writer.solo else writer.target)
 
     def on_event(self, event: Event) -> None:
         if event.type == "step_entered":

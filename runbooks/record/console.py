@@ -63,8 +63,9 @@ class Out:
         self.fancy = self.rich.is_terminal
         self.prefix_targets = prefix_targets
         self._lock = threading.Lock()
-        # Recorders (e.g. a run's transcript.cast) get every text written: (target, text, style).
-        self.listeners: list[Callable[[str | None, str, str | None], None]] = []
+        # Recorders (e.g. a run's transcript.cast) get every text written: (target, text, style),
+        # or only one target's text (with many targets, each line would reach every recorder).
+        self.listeners: list[tuple[Callable[[str | None, str, str | None], None], str | None]] = []
         self._closers: list[Callable[[], None]] = []  # recorders that also take the summary block
         self._summary_target: str | None = None  # whose summary is being printed (fan-out)
 
@@ -82,18 +83,20 @@ class Out:
             except Exception:  # noqa: BLE001 - a failing recorder never disturbs the run
                 pass
 
-    def add_listener(self, fn: Callable[[str | None, str, str | None], None]) -> None:
+    def add_listener(self, fn: Callable[[str | None, str, str | None], None], only: str | None = None) -> None:
+        """`fn` gets every text written, or with `only` the text of that target alone."""
         with self._lock:
-            self.listeners.append(fn)
+            self.listeners.append((fn, only))
 
     def remove_listener(self, fn: Callable[[str | None, str, str | None], None]) -> None:
         with self._lock:
-            if fn in self.listeners:
-                self.listeners.remove(fn)
+            self.listeners = [(f, only) for f, only in self.listeners if f != fn]
 
     def _tell(self, target: str | None, text: str, style: str | None = None) -> None:
         """Call under self._lock. A failing recorder never disturbs the run."""
-        for fn in self.listeners:
+        for fn, only in self.listeners:
+            if only is not None and only != target:
+                continue
             try:
                 fn(target, text, style)
             except Exception:  # noqa: BLE001
