@@ -15,7 +15,7 @@ from typing import Any
 
 from runbooks.record.redact import Redactor
 from runbooks.record.render import render_transcript_md
-from runbooks.record.transcript import iso, read_events, utcnow
+from runbooks.record.transcript import iso, private_open, read_events, utcnow
 
 
 def append(run_dir: Path, redactor: Redactor, events: list[tuple[str, dict[str, Any]]]) -> None:
@@ -40,5 +40,6 @@ def append(run_dir: Path, redactor: Redactor, events: list[tuple[str, dict[str, 
     md = run_dir / "transcript.md"
     text = render_transcript_md(read_events(path), {"chain": {"events": seq, "last_hash": prev}})
     tmp = md.with_suffix(".md.tmp")
-    tmp.write_text(redactor.text(text), encoding="utf-8")
+    with private_open(tmp) as fh:  # 0600, as every other file of the record
+        fh.write(redactor.text(text))
     tmp.replace(md)

@@ -52,3 +52,18 @@ def test_the_markdown_is_the_same_as_without_reuse(tmp_path: Path, monkeypatch: 
     fresh = _run_and_alert(tmp_path / "fresh", monkeypatch)
     assert reused == fresh
     assert "## " in reused and CANARY not in reused
+
+
+def test_the_alerts_render_keeps_the_record_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alert lifecycle's transcript.md is written 0600 like the rest of the record,
+    whatever the umask (it once came out 0644: readable by anyone on the machine)."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        _run_and_alert(tmp_path, monkeypatch)
+    finally:
+        os.umask(old)
+    (md,) = tmp_path.rglob("transcript.md")
+    assert stat.S_IMODE(md.stat().st_mode) == 0o600
