@@ -5,7 +5,6 @@
                over the tables of the history DB (schema + migrations: monitor/history.py)
     transport  an HTTP POST with a hard total timeout (a protocol: tests use a real server)
     notify     Telegram and webhook messages for changes, rate-limited per target
-    record     the lifecycle appended to a finished run's transcript (chain kept)
     hook       the monitor tasks' `after` hook: lifecycle + notify + console/JSON/transcript
     cli        `inv alerts.ack` and `inv alerts.list`
 """

@@ -11,11 +11,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from runbooks.alerts import lifecycle, notify, record
+from runbooks.alerts import lifecycle, notify
 from runbooks.alerts.identity import observe
 from runbooks.alerts.transport import Transport
 from runbooks.config import Target
 from runbooks.model import RunResult
+from runbooks.record import append as record
 from runbooks.record.console import Out
 from runbooks.record.redact import Redactor
 

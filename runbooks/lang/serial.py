@@ -62,12 +62,31 @@ def run_serial(playbook: Playbook, targets: Sequence[Target], options: Sequence[
             break
         if res.exit_code == WARN:
             decided = _go_on(res, rest, opts, out, done)
+            _record(res, redactor, decided, done)
             if decided is None:
                 break
             why = decided
         else:
             why = f"{target.name} ended {res.verdict.upper()} (exit {res.exit_code})"
     return done
+
+
+def _record(res: RunResult, redactor: Redactor, went_on: str | None, done: SerialRun) -> None:
+    """The decision, in the record of the run it was taken on (appended after its verdict,
+    chain kept; the task seals it after): going on is also in the next run's `Serial` row,
+    stopping is in no other record."""
+    from pathlib import Path
+
+    from runbooks.record.append import append
+
+    if not res.transcript:
+        return
+    data = ({"decision": "went on", "text": went_on} if went_on is not None else
+            {"decision": "stopped", "text": done.stopped, "not_run": done.not_run})
+    try:
+        append(Path(res.transcript).parent, redactor, [("serial", data)])
+    except (OSError, ValueError, KeyError):
+        pass  # the run's own record stays as it was; the console and the JSON still say it
 
 
 def _go_on(res: RunResult, rest: list[str], opts: RunOptions, out: Out, done: SerialRun) -> str | None:

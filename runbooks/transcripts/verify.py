@@ -24,7 +24,8 @@ appended after the run, is `modified`), and a signature, when present, must veri
 An unsigned intact run proves no accidental damage, not authorship.
 
 Events of the types in AFTER_RUN (the alert lifecycle and notifications, appended by the
-monitor tasks once the verdict is known) may follow run_finished.
+monitor tasks once the verdict is known; a serial rollout's decision after a run that ended
+WARN) may follow run_finished.
 
 A crash can only cut the LAST line (events are appended and flushed one by one), so a
 partial last line is truncation, not tampering.
@@ -42,7 +43,7 @@ from runbooks.record.transcript import GENESIS
 from runbooks.transcripts.seal import FORMAT, MANIFEST, SEALED_FILES, SIGNATURE, check_signature, sha256_file
 
 EXIT = {"intact": 0, "truncated": 1, "unsealed": 1, "modified": 2, "unsigned": 2}
-AFTER_RUN = ("alerts", "notification")
+AFTER_RUN = ("alerts", "notification", "serial")
 # Written by templates/transcript.md.j2 (the "Integrity" line).
 MD_CHAIN = re.compile(r"events\.jsonl holds (\d+) events; SHA-256 of its last line: `([0-9a-f]{64})`")
 

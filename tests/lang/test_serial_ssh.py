@@ -10,7 +10,8 @@ from typing import Any
 import pexpect
 
 from runbooks.sshd import SshServer
-from tests.helpers import inv_env, write_config
+from runbooks.transcripts.verify import verify_run
+from tests.helpers import events, inv_env, write_config
 from tests.lang.common import play, target_entry
 from tests.operator.helpers import finish, program, spawn
 
@@ -58,6 +59,11 @@ def test_yes_goes_on_after_a_warning_and_says_so(tmp_path: Path, sshd: SshServer
     assert "| Serial | `2/3 (one, two, three): one ended OK (exit 0)` |" in md["two"]
     assert ("| Serial | `3/3 (one, two, three): serial: two ended WARN (exit 1): disk_usage_high; "
             "went on: --yes on behalf of ") in md["three"]
+    # and in two's own record, appended after its verdict with the chain kept and resealed
+    assert "serial rollout: **went on** | `serial: two ended WARN (exit 1): disk_usage_high; went on" in md["two"]
+    assert "serial rollout" not in md["one"] + md["three"]
+    for r in doc["runs"]:
+        assert verify_run(Path(r["transcript"]).parent).status == "intact", r["target"]
 
 
 def test_without_a_terminal_or_yes_a_warning_stops_the_rest(tmp_path: Path, sshd: SshServer) -> None:
@@ -70,6 +76,12 @@ def test_without_a_terminal_or_yes_a_warning_stops_the_rest(tmp_path: Path, sshd
     reason = ("serial: one ended WARN (exit 1): disk_usage_high; not run on two, three: nobody to confirm going on "
               "(stdin is not a terminal; --yes answers yes)")
     assert doc["message"] == reason
+    # the stop is in the record of the run it was decided on, which stays intact
+    one = Path(doc["runs"][0]["transcript"])
+    assert f"serial rollout: **stopped** | `{reason}`" in one.read_text()
+    stop = [e for e in events(one.parent) if e["type"] == "serial"]
+    assert [(e["decision"], e["not_run"]) for e in stop] == [("stopped", ["two", "three"])]
+    assert verify_run(one.parent).status == "intact"
     assert f"COMBINED VERDICT ERROR (exit 3) over 1 target: {reason}" in err
 
 

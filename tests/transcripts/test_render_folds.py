@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.alerts import record as alerts_record
+from runbooks.record import append as alerts_record
 from runbooks.record import render
 from runbooks.record.redact import Redactor
 from runbooks.record.transcript import read_events

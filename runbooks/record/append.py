@@ -1,9 +1,12 @@
-"""Add the alert lifecycle to a finished run's transcript.
+"""Add to a finished run's transcript what was decided after its verdict: the alert
+lifecycle and notifications (runbooks/alerts/hook.py), a serial rollout's decision to go on
+to the next target or to stop there (runbooks/lang/serial.py).
 
-The lifecycle is decided after the verdict (the run's own events end with run_finished),
-so its events are APPENDED to events.jsonl, continuing the hash chain exactly as the run
-would have, and transcript.md is rendered again (its Integrity line then records the new
-chain head). `inv transcripts.verify` accepts these event types after run_finished.
+Those come after the run's own events end with run_finished, so they are APPENDED to
+events.jsonl, continuing the hash chain exactly as the run would have, and transcript.md is
+rendered again (its Integrity line then records the new chain head); the task seals the
+run once all of it is in. `inv transcripts.verify` accepts these event types
+(transcripts/verify.py AFTER_RUN) after run_finished.
 """
 
 from __future__ import annotations
