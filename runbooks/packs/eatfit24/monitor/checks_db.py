@@ -26,6 +26,15 @@ def _incidents(photo_part: Mapping[str, Any], meal_part: Mapping[str, Any]) -> i
     return int(photo_part["count"]) + extra + unseen
 
 
+def _counted(c: Check, facts: Facts, s: "Settings", part: str, threshold: str) -> Finding:
+    """A check that is one DB part's `count` and `sample` (alert on any): skipped, with the
+    reason, when the part could not run, never an OK that saw nothing."""
+    got, why = db_part(facts, part)
+    if got is None:
+        return c.make(s, "skipped", reason=why or "")
+    return c.alert_or_ok(s, got["count"], got["sample"], threshold=threshold)
+
+
 @check("cancelled_photo_with_results", "P0", "CANCELLED photo with recognition results (race guard failed)",
        "P0 regression: the race guard is not working. Check recent changes to apps/ai/tasks.py (race guard) "
        f"and apps/nutrition/serializers.py; {ROLLBACK} if widespread", "4. Logical impossibility", needs=("db",))
@@ -118,29 +127,20 @@ def cancel_not_applied(c: Check, facts: Facts, s: "Settings", m: "Metrics", b: "
        "Check celery worker health and the task queue (docker logs of the worker, `celery inspect active`); "
        "restart the worker if needed", "3. Unexpected statuses", needs=("db",))
 def stuck_photos(c: Check, facts: Facts, s: "Settings", m: "Metrics", b: "Baselines") -> Finding:
-    st, why = db_part(facts, "stuck_photos")
-    if st is None:
-        return c.make(s, "skipped", reason=why or "")
-    return c.alert_or_ok(s, st["count"], st["sample"], threshold=f"PENDING/PROCESSING > {s['stuck_seconds']:g}s")
+    return _counted(c, facts, s, "stuck_photos", f"PENDING/PROCESSING > {s['stuck_seconds']:g}s")
 
 
 @check("stuck_meals", "P0", "Meals stuck in PROCESSING",
        "Check celery worker health and the task queue; a meal whose photos are all terminal missed "
        "finalization: check [MealService] logs", "3. Unexpected statuses", needs=("db",))
 def stuck_meals(c: Check, facts: Facts, s: "Settings", m: "Metrics", b: "Baselines") -> Finding:
-    st, why = db_part(facts, "stuck_meals")
-    if st is None:
-        return c.make(s, "skipped", reason=why or "")
-    return c.alert_or_ok(s, st["count"], st["sample"],
-                         threshold=f"PROCESSING with all photos terminal, or newest photo > {s['stuck_seconds']:g}s")
+    return _counted(c, facts, s, "stuck_meals",
+                    f"PROCESSING with all photos terminal, or newest photo > {s['stuck_seconds']:g}s")
 
 
 @check("cancelled_meal_visible", "P1", "Meal with every photo CANCELLED is not FAILED (empty card in the diary)",
        "The cancel did not finalize the meal (the batch cancel endpoint does not; the legacy one does): "
        "finalize it (FAILED) and check the cancel flow's finalization", "5. API response", needs=("db",))
 def cancelled_meal_visible(c: Check, facts: Facts, s: "Settings", m: "Metrics", b: "Baselines") -> Finding:
-    part, why = db_part(facts, "cancelled_meals_visible")
-    if part is None:
-        return c.make(s, "skipped", reason=why or "")
-    return c.alert_or_ok(s, part["count"], part["sample"],
-                         threshold="any meal whose photos are all CANCELLED and that is not FAILED")
+    return _counted(c, facts, s, "cancelled_meals_visible",
+                    "any meal whose photos are all CANCELLED and that is not FAILED")
